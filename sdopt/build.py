@@ -1,0 +1,142 @@
+"""Build a variant (and, first, whatever it is built from) into the cache.
+
+`build(recipe, model)` returns the artifact folder. The cache key covers the source's fingerprint,
+the resolved recipe, the base artifact, the resolution of static shapes and the library versions.
+"""
+import os
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from . import progress, recipes, sources
+from .cache import MANIFEST, Cache
+from .errors import BadArgument, ModelNotFound
+from .pipeline import check_size
+from .prompts import CALIBRATION_PROMPTS
+from .recipes import Recipe
+
+LIBRARIES = ("torch", "diffusers", "transformers", "openvino", "nncf", "optimum-intel")
+
+
+def library_versions() -> dict:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def parse_resolution(value, source: sources.Source | None = None) -> tuple[int, int]:
+    """`512`, `512x768`, (h, w) or None (the source's native size) -> (height, width)."""
+    if value in (None, "", "native"):
+        if source is None:
+            raise BadArgument("a resolution is needed")
+        side = source.native_resolution
+        return side, side
+    if isinstance(value, str):
+        try:
+            parts = [int(p) for p in value.lower().split("x")]
+        except ValueError:
+            raise BadArgument(f"resolution {value!r} is not N or HxW (for example 512 or 512x768)") from None
+        value = parts * 2 if len(parts) == 1 else parts
+    height, width = (int(v) for v in value)
+    check_size(height, width)
+    return height, width
+
+
+def materialize(source: sources.Source, cache: Cache) -> Path:
+    """The source as a diffusers folder; built-ins are built once and cached."""
+    if source.folder is not None:
+        return source.folder
+    material = {"source": source.fingerprint(), "versions": library_versions()}
+    return cache.get_or_build("sources", source.slug, material, _builtin_builder(source.spec))
+
+
+def _builtin_builder(name):
+    def build(out: Path) -> None:
+        with progress.stage(f"building the {name} source pipeline from code"):
+            sources.write_builtin(name, out, progress.say)
+    return build
+
+
+def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution=None, cache: Cache | None = None,
+          rebuild: bool = False) -> Path:
+    recipe = recipes.get(recipe) if isinstance(recipe, str) else recipe
+    source = sources.resolve(model) if isinstance(model, str) else model
+    cache = cache or Cache()
+    size = parse_resolution(resolution, source)
+    source_folder = materialize(source, cache)
+    base = build(recipe.base, source, size, cache) if recipe.base else None
+    material = {"source": source.fingerprint(), "recipe": recipe.key_material(), "versions": library_versions(),
+                "base": base.name if base else None}
+    if recipe.runtime == "openvino":
+        material["resolution"] = list(size)
+    label = f"{recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if recipe.runtime == "openvino" else "")
+
+    def make(out: Path) -> None:
+        with progress.stage(f"building {label}"):
+            METHODS[(recipe.runtime, recipe.method)](recipe.resolved(), source_folder, base, out, size)
+
+    return cache.get_or_build("variants", f"{recipe.name}-{source.slug}", material, make, rebuild=rebuild)
+
+
+def _torch(recipe, source_folder, base, out, size):
+    try:
+        from .export import save_torch_fp32
+        with progress.stage("loading and saving the PyTorch FP32 pipeline"):
+            save_torch_fp32(source_folder, out)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ModelNotFound(f"{source_folder} could not be loaded as a Stable Diffusion pipeline: {exc}") from exc
+
+
+def _openvino_fp32(recipe, source_folder, base, out, size):
+    from .export import export_openvino
+    with progress.stage(f"converting every component to OpenVINO IR (static {size[0]}x{size[1]})"):
+        export_openvino(base, out, *size)
+
+
+def _ptq(recipe, source_folder, base, out, size):
+    from .pipeline import open_variant
+    from .quantize import IR, quantize_unet, record_unet_inputs, replace_ir
+    link_copy(base, out)
+    with progress.stage(f"recording UNet inputs from {recipe.calibration_prompts} calibration prompts x "
+                        f"{recipe.calibration_steps} steps"):
+        variant = open_variant(base)
+        samples = record_unet_inputs(variant, CALIBRATION_PROMPTS[:recipe.calibration_prompts],
+                                     recipe.calibration_steps, *size)
+        model = variant.pipe.unet.model
+        del variant
+    with progress.stage(f"NNCF int8 quantization of the UNet on {len(samples)} samples "
+                        f"(overflow_fix={recipe.overflow_fix}, scope={recipe.int8_scope})"):
+        quantized = quantize_unet(model, samples, recipe)
+    replace_ir(quantized, out / "unet" / IR)
+
+
+def _weights_only(recipe, source_folder, base, out, size):
+    from .quantize import compress_weights_int8
+    link_copy(base, out)
+    compress_weights_int8(out)
+
+
+def link_copy(src: Path, dst: Path) -> None:
+    """Copy a finished artifact as hard links (cheap for GBs); writers must unlink before replacing."""
+    for path in src.rglob("*"):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name != MANIFEST:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
+
+
+METHODS = {
+    ("torch", "none"): _torch,
+    ("openvino", "none"): _openvino_fp32,
+    ("openvino", "ptq"): _ptq,
+    ("openvino", "weights-only"): _weights_only,
+}

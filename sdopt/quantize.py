@@ -1,0 +1,73 @@
+"""Post-training int8 with NNCF: full (weights and activations) for the UNet, and weight-only.
+
+Both operate on OpenVINO IR in an artifact folder copied from the FP32 variant.
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import progress
+from .recipes import Recipe
+
+IR = "openvino_model.xml"
+COMPONENTS_WITH_WEIGHTS = ("unet", "text_encoder", "vae_decoder", "vae_encoder")
+
+
+def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm"):
+    """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees."""
+    unet = variant.pipe.unet
+    original = unet.forward
+    samples = []
+
+    def recording_forward(sample, timestep, encoder_hidden_states, *args, **kwargs):
+        samples.append({"sample": _array(sample), "timestep": _array(timestep).reshape(-1)[:1],
+                        "encoder_hidden_states": _array(encoder_hidden_states)})
+        return original(sample, timestep, encoder_hidden_states, *args, **kwargs)
+
+    unet.forward = recording_forward
+    started = time.perf_counter()
+    try:
+        for index, prompt in enumerate(prompts):
+            variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width)
+            progress.count("calibration prompts", index + 1, len(prompts), started)
+    finally:
+        unet.forward = original
+    return samples
+
+
+def _array(value) -> np.ndarray:
+    return np.array(value.detach().numpy() if hasattr(value, "detach") else value, dtype=np.float32)
+
+
+def quantize_unet(model, samples: list, recipe: Recipe):
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+
+    timestep_shape = tuple(model.input("timestep").get_partial_shape().to_shape())
+    samples = [s | {"timestep": s["timestep"].reshape(timestep_shape)} for s in samples]
+    scope = nncf.IgnoredScope(types=["MatMul"]) if recipe.int8_scope == "conv-only" else None
+    return nncf.quantize(
+        model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples),
+        ignored_scope=scope,
+        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix)))
+
+
+def compress_weights_int8(folder: Path) -> None:
+    import nncf
+    import openvino as ov
+    core = ov.Core()
+    for component in COMPONENTS_WITH_WEIGHTS:
+        path = folder / component / IR
+        if path.exists():
+            with progress.stage(f"int8 weight compression of {component}"):
+                model = nncf.compress_weights(core.read_model(path), mode=nncf.CompressWeightsMode.INT8_ASYM)
+                replace_ir(model, path)
+
+
+def replace_ir(model, path: Path) -> None:
+    """Save over an IR whose files may be hard links into the base artifact: unlink first, never truncate."""
+    import openvino as ov
+    for stale in (path, path.with_suffix(".bin")):
+        stale.unlink(missing_ok=True)
+    ov.save_model(model, path, compress_to_fp16=False)

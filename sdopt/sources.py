@@ -1,0 +1,152 @@
+"""Where a pipeline comes from: a built-in architecture made offline, a local folder, or a hub id.
+
+Every source ends as a diffusers pipeline folder on disk plus a fingerprint that changes whenever
+its weights could have changed; variants are built from that folder.
+"""
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import ModelNotFound
+
+# Bump when a built-in architecture's construction changes, so cached sources are rebuilt.
+BUILTIN_VERSION = 1
+SEED = 20260
+SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                    skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    unet: dict
+    vae: dict
+    text: dict
+    resolution: int  # the pipeline's native image size
+    notes: str
+
+
+_ATTN_DOWN, _ATTN_UP = "CrossAttnDownBlock2D", "CrossAttnUpBlock2D"
+BUILTINS = {
+    "tiny": Architecture(
+        unet=dict(block_out_channels=(32, 64, 64), layers_per_block=1, cross_attention_dim=64,
+                  attention_head_dim=8, down_block_types=(_ATTN_DOWN, _ATTN_DOWN, "DownBlock2D"),
+                  up_block_types=("UpBlock2D", _ATTN_UP, _ATTN_UP), sample_size=16),
+        vae=dict(block_out_channels=(32, 32, 64, 64), layers_per_block=1, sample_size=128),
+        text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                  projection_dim=64),
+        resolution=128,
+        notes="SD-1.x block structure at small widths, seeded random weights: fast, for tests and smoke runs"),
+    "sd15-arch": Architecture(
+        unet=dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, cross_attention_dim=768,
+                  attention_head_dim=8, down_block_types=(_ATTN_DOWN, _ATTN_DOWN, _ATTN_DOWN, "DownBlock2D"),
+                  up_block_types=("UpBlock2D", _ATTN_UP, _ATTN_UP, _ATTN_UP), sample_size=64),
+        vae=dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, sample_size=512),
+        text=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                  projection_dim=768, vocab_size=49408),
+        resolution=512,
+        notes="real Stable Diffusion 1.5 shapes with random weights: real latency and footprint, "
+              "images are noise and quality numbers meaningless"),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved --model value. `folder` is None for built-ins until they are materialized."""
+    spec: str
+    kind: str  # "builtin" | "folder" | "hub"
+    folder: Path | None = None
+
+    @property
+    def slug(self) -> str:
+        """A short name safe for folder names."""
+        return "".join(c if c.isalnum() or c in "-_." else "_" for c in self.spec.strip("/").split("/")[-1])
+
+    @property
+    def native_resolution(self) -> int:
+        if self.kind == "builtin":
+            return BUILTINS[self.spec].resolution
+        unet = json.loads((self.folder / "unet" / "config.json").read_text())
+        vae = json.loads((self.folder / "vae" / "config.json").read_text())
+        return unet["sample_size"] * 2 ** (len(vae["block_out_channels"]) - 1)
+
+    def fingerprint(self) -> dict:
+        if self.kind == "builtin":
+            return {"builtin": self.spec, "version": BUILTIN_VERSION, "seed": SEED}
+        return {"folder_sha256": hash_folder(self.folder)}
+
+
+def resolve(spec: str) -> Source:
+    """Turn a --model value into a Source, downloading a hub id only if the hub is reachable."""
+    if spec in BUILTINS:
+        return Source(spec, "builtin")
+    path = Path(spec).expanduser()
+    if path.exists() or spec.startswith((".", "/", "~")):
+        if not (path / "model_index.json").is_file():
+            raise ModelNotFound(f"model folder {str(path)!r} has no model_index.json: pass a diffusers pipeline "
+                                f"folder (as written by save_pretrained) or one of {', '.join(BUILTINS)}")
+        return Source(spec, "folder", path.resolve())
+    return Source(spec, "hub", _download(spec))
+
+
+def _download(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"],
+                                      ignore_patterns=["*.fp16.*", "*ema*", "*.non_ema.*"]))
+    except Exception as exc:  # hub errors come in many classes; the message is what a user needs
+        raise ModelNotFound(
+            f"model {repo_id!r} is not a built-in ({', '.join(BUILTINS)}), not a local folder, and could not be "
+            f"fetched from the hub ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). Fix: check the id, "
+            f"or download it once with network access, or pass a local diffusers folder") from exc
+
+
+def hash_folder(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def write_builtin(name: str, out: Path, say: Callable[[str], None] = lambda _: None) -> None:
+    """Build a built-in pipeline from code, seeded, and save it as a diffusers folder."""
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from .tokenizer import MAX_LENGTH, write_tokenizer
+
+    arch = BUILTINS[name]
+    tokenizer = write_tokenizer(out / "_vocab")
+    text_cfg = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, hidden_act="quick_gelu",
+                    eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
+                    pad_token_id=tokenizer.pad_token_id) | arch.text
+    depth = len(arch.vae["block_out_channels"])
+    parts = {
+        "unet": lambda: UNet2DConditionModel(in_channels=4, out_channels=4, norm_num_groups=32, **arch.unet),
+        "vae": lambda: AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=32,
+                                     down_block_types=("DownEncoderBlock2D",) * depth,
+                                     up_block_types=("UpDecoderBlock2D",) * depth, **arch.vae),
+        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**text_cfg)),
+    }
+    models = {}
+    for index, (part, make) in enumerate(parts.items()):
+        torch.manual_seed(SEED + index)  # one seed per part: changing one part leaves the others identical
+        say(f"initializing {name} {part} with seeded random weights")
+        models[part] = make().eval()
+    pipe = StableDiffusionPipeline(**models, tokenizer=tokenizer, scheduler=PNDMScheduler(**SD_SCHEDULER),
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(out, safe_serialization=True)
+    for leftover in (out / "_vocab").iterdir():
+        leftover.unlink()
+    (out / "_vocab").rmdir()
+    (out / "SOURCE.md").write_text(f"# {name}\n\nBuilt offline by sdopt from code, seed {SEED}. {arch.notes}.\n")
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")

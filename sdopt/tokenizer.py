@@ -1,0 +1,37 @@
+"""A CLIP tokenizer written from scratch, so the offline models need no download.
+
+CLIPTokenizer loads from a folder holding only vocab.json and merges.txt. The vocabulary is the
+byte-level alphabet, each symbol's end-of-word form, one token per merge, and the two special tokens.
+"""
+import json
+from pathlib import Path
+
+from transformers import CLIPTokenizer
+
+# A few frequent English merges so prompts tokenize into more than single characters.
+_MERGES = ["t h", "th e</w>", "a n", "i n", "o n", "e r", "a t", "r e", "e n", "o r", "s t", "a r",
+           "o f</w>", "an d</w>", "in g</w>", "e d</w>"]
+MAX_LENGTH = 77  # CLIP's context; padding breaks without it (tokenizer_config is absent)
+
+
+def _byte_symbols() -> list[str]:
+    """GPT-2/CLIP byte-to-unicode table: printable bytes map to themselves, the rest above 255."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) \
+        + list(range(ord("\xae"), ord("\xff") + 1))
+    extra = iter(range(256, 512))
+    return [chr(b) if b in printable else chr(next(extra)) for b in range(256)]
+
+
+def write_tokenizer(folder: Path) -> CLIPTokenizer:
+    folder.mkdir(parents=True, exist_ok=True)
+    symbols = _byte_symbols()
+    vocab_list = symbols + [s + "</w>" for s in symbols] + [m.replace(" ", "") for m in _MERGES]
+    vocab_list += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(vocab_list))}
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(_MERGES) + "\n")
+    return load_tokenizer(folder)
+
+
+def load_tokenizer(folder: Path) -> CLIPTokenizer:
+    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=MAX_LENGTH)
