@@ -69,7 +69,8 @@ class Variant:
             "torch_threads": self.threads}
         if self.runtime == "openvino":
             from optimum.intel import OVStableDiffusionPipeline
-            self.pipe = OVStableDiffusionPipeline.from_pretrained(self.folder, compile=False, ov_config=self.config)
+            self.pipe = OVStableDiffusionPipeline.from_pretrained(str(self.folder), export=False, compile=False,
+                                                                  ov_config=self.config)
         else:
             from diffusers import StableDiffusionPipeline
             torch.set_num_threads(self.threads)

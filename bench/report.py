@@ -1,0 +1,126 @@
+"""Turn tidy records into a run folder: records.csv, environment.json and a summary shaped like the
+reference's table (latency, speedup against torch-fp32, peak memory, footprint and its ratio)."""
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+BASELINE = "torch-fp32"
+RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
+# metric in the records -> column in the summary
+LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms"}
+PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "footprint_total": "footprint_mb"}
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
+
+
+def summary_table(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, resolution, steps, scheduler, variant) with the reference's columns."""
+    records = records.copy()
+    records["steps"] = records["steps"].astype("Int64")
+    latency = records[records.metric.isin(list(LATENCY_COLUMNS))]
+    if latency.empty:
+        table = records[["model", "resolution", "variant"]].drop_duplicates()
+        table[["steps", "scheduler"]] = pd.NA
+    else:
+        table = latency.pivot_table(index=RUN_KEYS + ["variant"], columns="metric", values="value",
+                                    aggfunc="median").rename(columns=LATENCY_COLUMNS).reset_index()
+        table.columns.name = None
+        base = table[table.variant == BASELINE].set_index(RUN_KEYS)["latency_s"].rename("base_latency")
+        table = table.join(base, on=RUN_KEYS)
+        table["speedup"] = table["base_latency"] / table["latency_s"]
+        if "unet_ms" in table:
+            base_unet = table[table.variant == BASELINE].set_index(RUN_KEYS)["unet_ms"].rename("base_unet")
+            table = table.join(base_unet, on=RUN_KEYS)
+            table["unet_speedup"] = table["base_unet"] / table["unet_ms"]
+        table = table.drop(columns=[c for c in ("base_latency", "base_unet") if c in table])
+    per_variant = records[records.metric.isin(list(PER_VARIANT_COLUMNS))]
+    if not per_variant.empty:
+        wide = per_variant.pivot_table(index=["model", "resolution", "variant"], columns="metric", values="value",
+                                       aggfunc="max").rename(columns=PER_VARIANT_COLUMNS).reset_index()
+        wide.columns.name = None
+        table = table.merge(wide, on=["model", "resolution", "variant"], how="left")
+        if "footprint_mb" in table:
+            base = wide[wide.variant == BASELINE].set_index(["model", "resolution"])["footprint_mb"]
+            table["footprint_ratio"] = table["footprint_mb"] / table.set_index(
+                ["model", "resolution"]).index.map(base).to_numpy(dtype=float)
+    return table.sort_values(["model", "resolution", "steps", "scheduler", "variant"], ignore_index=True)
+
+
+FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "speedup": "{:.2f}x",
+           "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}", "footprint_mb": "{:.1f}",
+           "footprint_ratio": "{:.2f}x"}
+HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
+           "speedup": "speedup", "unet_speedup": "UNet speedup", "peak_rss_mib": "peak RSS (MiB)",
+           "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio"}
+
+
+def markdown(table: pd.DataFrame) -> str:
+    shown = table.copy()
+    for column, fmt in FORMATS.items():
+        if column in shown:
+            shown[column] = shown[column].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
+    columns = ["model", "resolution", "steps", "scheduler", "variant"] + [c for c in FORMATS if c in shown]
+    shown = shown[columns].rename(columns=HEADERS).astype(object)
+    shown = shown.where(shown.notna(), "").map(str)
+    lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def environment_line(env: dict) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items())
+    return (f"Machine: {env.get('cpu_model')} ({env.get('logical_cores')} logical cores, {env.get('threads_used')} "
+            f"threads used), ISA: {'+'.join(env.get('isa', [])) or 'unknown'}; OpenVINO precision hint "
+            f"{env.get('ov_precision_hint')}, {env.get('ov_performance_hint')} hint. {versions}.")
+
+
+def render_summary(run: Path) -> str:
+    run = Path(run)
+    if not (run / "records.csv").is_file():
+        raise FileNotFoundError(f"{run} has no records.csv: pass a run folder written by the suites")
+    records = pd.read_csv(run / "records.csv")
+    env = json.loads((run / "environment.json").read_text()) if (run / "environment.json").is_file() else {}
+    text = f"# sdopt-bench run {run.name}\n\n{environment_line(env)}\n\n"
+    text += markdown(summary_table(records)) if not records.empty else "No measurements were recorded.\n"
+    text += ("\nspeedup: torch-fp32 latency / variant latency, same steps and scheduler. footprint: model files "
+             "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process.\n")
+    return text
+
+
+def write_run(records: pd.DataFrame, env: dict, results_root: Path, extra_files: dict | None = None,
+              run_id: str | None = None) -> Path:
+    """Write a new run folder atomically (staged, then renamed) and point results/latest at it."""
+    results_root = Path(results_root)
+    run_id = run_id or new_run_id()
+    final = results_root / run_id
+    if final.exists():
+        raise FileExistsError(f"{final} exists; run folders are never overwritten")
+    staging = results_root / f".{run_id}.partial"
+    staging.mkdir(parents=True)
+    try:
+        records.to_csv(staging / "records.csv", index=False)
+        (staging / "environment.json").write_text(json.dumps(env, indent=1, default=str))
+        for name, content in (extra_files or {}).items():
+            target = staging / name
+            if isinstance(content, Path):
+                shutil.copy(content, target)
+            elif isinstance(content, pd.DataFrame):
+                content.to_csv(target, index=False)
+            else:
+                target.write_text(content)
+        (staging / "summary.md").write_text(render_summary(staging).replace(staging.name, run_id))
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    link = results_root / "latest"
+    tmp_link = results_root / f".latest.{run_id}"
+    os.symlink(run_id, tmp_link)
+    os.replace(tmp_link, link)
+    return final

@@ -1,0 +1,216 @@
+"""Command-line options, parametrization and session fixtures of the suites; the report at session end.
+
+Variants are built lazily, once per session, through sdopt's cache; bench measures them; the records of
+every suite land in one run folder under results/.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on a network that is not there
+
+RECORDER = pytest.StashKey()
+EXTRAS = pytest.StashKey()
+SETTINGS = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("sdopt-bench")
+    group.addoption("--model", default="tiny", help="tiny (default), sd15-arch, a hub id or a diffusers folder")
+    group.addoption("--variants", default="all", help="comma-separated variants, or 'all' (see `sdopt list`)")
+    group.addoption("--steps", default="4", help="comma-separated step counts")
+    group.addoption("--schedulers", default="pndm", help="comma-separated scheduler names")
+    group.addoption("--resolution", default=None, help="N or HxW; default: the model's native size")
+    group.addoption("--prompts", default=None, help="a file with one prompt per line (default: built-in)")
+    group.addoption("--seed", type=int, default=42)
+    group.addoption("--rounds", type=int, default=3, help="timed generations per latency case")
+    group.addoption("--threads", type=int, default=None, help="inference threads (default: all usable cores)")
+    group.addoption("--sdopt-cache", default=None, help="variant cache (default: $SDOPT_CACHE or ~/.cache/sdopt)")
+    group.addoption("--rebuild", action="store_true", help="rebuild the requested variants")
+    group.addoption("--profile", action="store_true", help="write OpenVINO per-layer profiles of the UNet")
+    group.addoption("--results-dir", default="results", help="where run folders are written")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    variants: tuple
+    steps: tuple
+    schedulers: tuple
+    resolution: tuple
+    prompts: tuple
+    seed: int
+    rounds: int
+    threads: int | None
+    cache: object
+    rebuild: bool
+    profile: bool
+    results_dir: Path
+
+    @property
+    def resolution_label(self) -> str:
+        return f"{self.resolution[0]}x{self.resolution[1]}"
+
+
+@dataclass(frozen=True)
+class Case:
+    variant: str
+    steps: int
+    scheduler: str
+
+    def __str__(self):
+        return f"{self.variant}-{self.steps}-{self.scheduler}"
+
+
+def _split(value: str) -> tuple:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _settings(config) -> Settings:
+    """Parse and check every option once; bad values stop the session with one clear message."""
+    import sdopt
+    from sdopt import schedulers, sources
+    from sdopt.prompts import EVALUATION_PROMPTS
+    opt = config.option
+    try:
+        variants = tuple(sdopt.REGISTRY) if opt.variants == "all" else _split(opt.variants)
+        for name in variants:
+            sdopt.get_recipe(name)
+        for name in _split(opt.schedulers):
+            schedulers.check(name)
+        steps = tuple(int(s) for s in _split(opt.steps))
+        if not steps or min(steps) <= 0:
+            raise sdopt.BadArgument(f"--steps needs positive integers, got {opt.steps!r}")
+        source = sources.resolve(opt.model)
+        resolution = sdopt.parse_resolution(opt.resolution, source)
+        prompts = EVALUATION_PROMPTS
+        if opt.prompts:
+            path = Path(opt.prompts)
+            if not path.is_file():
+                raise sdopt.BadArgument(f"--prompts {path} is not a file (one prompt per line)")
+            prompts = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+            if not prompts:
+                raise sdopt.BadArgument(f"--prompts {path} holds no prompt")
+    except (sdopt.SdoptError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return Settings(opt.model, variants, steps, _split(opt.schedulers), resolution, prompts, opt.seed, opt.rounds,
+                    opt.threads, sdopt.Cache(opt.sdopt_cache), opt.rebuild, opt.profile, Path(opt.results_dir))
+
+
+def settings_of(config) -> Settings:
+    if SETTINGS not in config.stash:
+        config.stash[SETTINGS] = _settings(config)
+    return config.stash[SETTINGS]
+
+
+def pytest_configure(config):
+    from bench.records import Recorder
+    config.stash[RECORDER] = Recorder()
+    config.stash[EXTRAS] = {}
+
+
+def pytest_generate_tests(metafunc):
+    if not {"case", "variant_name"} & set(metafunc.fixturenames):
+        return
+    s = settings_of(metafunc.config)
+    if "case" in metafunc.fixturenames:
+        cases = [Case(v, n, sch) for v in s.variants for n in s.steps for sch in s.schedulers]
+        metafunc.parametrize("case", cases, ids=str)
+    else:
+        metafunc.parametrize("variant_name", s.variants)
+
+
+@pytest.fixture(scope="session")
+def settings(request) -> Settings:
+    return settings_of(request.config)
+
+
+def _terminal_printer(config):
+    """Print immediately, even while pytest captures output, so long builds are never silent."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line) if reporter else print(line, flush=True)
+    return write
+
+
+@pytest.fixture(scope="session")
+def artifact_for(request, settings):
+    """variant name -> artifact folder, built (or found in the cache) on first request."""
+    import sdopt
+    from sdopt import progress
+    built = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            previous = progress.set_sink(_terminal_printer(request.config))
+            try:
+                progress.say(f"variant {name} for {settings.model} at {settings.resolution_label}: build or reuse")
+                built[name] = sdopt.build(name, settings.model, settings.resolution, settings.cache,
+                                          rebuild=settings.rebuild)
+            finally:
+                progress.set_sink(previous)
+        return built[name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def runner_for(artifact_for, settings, record):
+    """variant name -> a loaded, compiled bench Runner (one at a time, to bound memory)."""
+    from bench.runner import Runner
+    current = {}
+
+    def get(name: str):
+        if name not in current:
+            current.clear()
+            runner = Runner(artifact_for(name), settings.threads, perf_counters=settings.profile)
+            record(name, None, None, "load", runner.load_s, "s")
+            record(name, None, None, "compile", runner.compile_s, "s")
+            current[name] = runner
+        return current[name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def record(request, settings):
+    """record(variant, steps, scheduler, metric, value, unit): one tidy row in this run's records."""
+    recorder = request.config.stash[RECORDER]
+
+    def add(variant, steps, scheduler, metric, value, unit):
+        recorder.add(model=settings.model, variant=variant, steps=steps, scheduler=scheduler,
+                     resolution=settings.resolution_label, metric=metric, value=float(value), unit=unit)
+    return add
+
+
+@pytest.fixture(scope="session")
+def run_extras(request) -> dict:
+    """Files to write into the run folder besides the records (name -> DataFrame, text or Path)."""
+    return request.config.stash[EXTRAS]
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    from bench.env import fingerprint
+    machine_info["sdopt_env"] = fingerprint()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Write results/<run id>/ once pytest-benchmark has written its JSON (its hook wraps this one)."""
+    config = session.config
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None or not recorder.records or config.option.collectonly:
+        return
+    from bench.env import fingerprint
+    from bench.report import write_run
+    extras = dict(config.stash[EXTRAS])
+    benchmark_json = config.getoption("benchmark_json", None)
+    if benchmark_json and Path(benchmark_json).is_file():
+        extras["benchmark.json"] = Path(benchmark_json)
+    run = write_run(recorder.frame(), fingerprint(), settings_of(config).results_dir, extras)
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"sdopt-bench: report written to {run}/summary.md")
