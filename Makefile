@@ -1,0 +1,34 @@
+# make bench: set up .venv (first use only), then run the suites on the tiny default model.
+# make test:  set up .venv, then run the project's tests and an end-to-end smoke run of the suites.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export SDOPT_CACHE ?= $(CURDIR)/.cache/sdopt
+PYTEST_ARGS ?=
+
+.PHONY: setup bench test smoke clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/lock.txt scripts/install-env
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	scripts/install-env $(PY)
+	touch $@
+
+bench: setup
+	mkdir -p results
+	$(PY) -m pytest suites/ --benchmark-json results/benchmark.json $(PYTEST_ARGS)
+
+test: setup
+	$(PY) -m pytest tests/ $(PYTEST_ARGS)
+	$(MAKE) smoke
+
+# The suites end to end on the tiny model, small enough for CI.
+smoke: setup
+	mkdir -p results/smoke
+	$(PY) -m pytest suites/ --steps 2 --rounds 2 --results-dir results/smoke --benchmark-json results/smoke/benchmark.json
+
+clean:
+	rm -rf $(VENV) .cache results/smoke

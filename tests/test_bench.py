@@ -1,0 +1,61 @@
+"""Measurements on the tiny variants: each number is where it should be and means what it says."""
+import pytest
+
+import sdopt
+from bench.footprint import footprint
+from bench.memory import peak_rss
+from bench.runner import Runner
+
+
+def test_runner_times_every_component_and_step(tiny_artifacts):
+    runner = Runner(tiny_artifacts["ov-fp32"])
+    assert runner.load_s > 0 and runner.compile_s > 0
+    runner.generate("a cartoon bird", 3, "euler", 0, 128, 128)
+    assert runner.first_call_s > 0
+    calls = runner.timings.calls
+    # classifier-free guidance encodes the prompt and the empty negative prompt
+    assert len(calls["unet"]) == 3 and len(calls["text_encoder"]) == 2 and len(calls["vae_decoder"]) == 1
+    steps = runner.timings.step_seconds()
+    assert len(steps) == 2 and all(s >= u for s, u in zip(steps, calls["unet"][1:]))  # a step contains its UNet call
+
+
+def test_footprint_counts_components_and_int8_is_smaller(tiny_artifacts):
+    sizes = {name: footprint(folder) for name, folder in tiny_artifacts.items()}
+    for name, parts in sizes.items():
+        assert parts["total"] == parts["unet"] + parts["text_encoder"] + parts["vae"] > 0, name
+    assert sizes["ov-int8-weights"]["unet"] < 0.4 * sizes["ov-fp32"]["unet"]
+    assert sizes["ov-int8-ptq"]["unet"] < sizes["ov-fp32"]["unet"]
+    # IR and safetensors of the same FP32 weights: equal up to the XML graph description
+    assert sizes["ov-fp32"]["unet"] == pytest.approx(sizes["torch-fp32"]["unet"], rel=0.15)
+
+
+def test_peak_memory_is_measured_in_a_fresh_process(tiny_artifacts):
+    peak = peak_rss(tiny_artifacts["torch-fp32"], "a cartoon bird", 2, "euler", 0, 128, 128)
+    assert 100 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16
+    # a fresh process: far below this test session, which has imported and loaded everything many times over
+    import resource
+    assert peak["maxrss_mib"] < resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 * 4
+
+
+def test_memory_probe_failure_names_the_artifact(tmp_path):
+    with pytest.raises((RuntimeError, sdopt.CorruptArtifact), match=str(tmp_path)):
+        peak_rss(tmp_path, "x", 1, "euler", 0, 128, 128)
+
+
+def test_profile_shows_int8_kernels_in_the_ptq_unet(tiny_artifacts):
+    from bench.profile import unet_profile
+    from sdopt.pipeline import open_variant
+    table = unet_profile(open_variant(tiny_artifacts["ov-int8-ptq"], perf_counters=True), repeats=1)
+    assert {"node_type", "exec_type", "ms", "layers", "share"} <= set(table.columns)
+    assert table["share"].sum() == pytest.approx(1.0)
+    assert table.exec_type.str.contains("I8|U8|i8|u8").any(), table.head(20)
+    fp32 = unet_profile(open_variant(tiny_artifacts["ov-fp32"], perf_counters=True), repeats=1)
+    assert not fp32.exec_type.str.contains("I8|U8|i8|u8").any()
+
+
+def test_environment_fingerprint_records_isa_and_versions():
+    from bench.env import fingerprint
+    env = fingerprint()
+    assert "avx2" in env["isa"] or env["isa"] == []
+    assert {"torch", "openvino", "nncf", "optimum-intel", "diffusers"} <= set(env["versions"])
+    assert env["threads_used"] >= 1 and env["ov_precision_hint"] == "f32"

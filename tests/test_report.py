@@ -1,0 +1,67 @@
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from bench import __main__ as bench_cli
+from bench.records import Recorder
+from bench.report import summary_table, write_run
+
+
+def _records():
+    recorder = Recorder()
+    add = lambda variant, metric, value, steps=4, scheduler="pndm", unit="s": recorder.add(
+        model="tiny", variant=variant, steps=steps, scheduler=scheduler, resolution="128x128", metric=metric,
+        value=value, unit=unit)
+    for variant, latency, unet, footprint, rss in (("torch-fp32", 2.0, 400.0, 100.0, 900.0),
+                                                   ("ov-fp32", 1.0, 160.0, 110.0, 700.0),
+                                                   ("ov-int8-ptq", 0.5, 100.0, 25.0, 600.0)):
+        add(variant, "latency_median", latency)
+        add(variant, "unet_call_median", unet, unit="ms")
+        add(variant, "latency_median", latency * 2, steps=8)
+        add(variant, "footprint_total", footprint, steps=None, scheduler=None, unit="MB")
+        add(variant, "peak_rss", rss, unit="MiB")
+    return recorder.frame()
+
+
+def test_summary_has_speedup_and_footprint_ratio_against_torch():
+    table = summary_table(_records()).set_index(["steps", "variant"])
+    assert table.loc[(4, "ov-fp32"), "speedup"] == pytest.approx(2.0)
+    assert table.loc[(4, "ov-int8-ptq"), "speedup"] == pytest.approx(4.0)
+    assert table.loc[(8, "ov-int8-ptq"), "speedup"] == pytest.approx(4.0)  # baseline of the same steps
+    assert table.loc[(4, "ov-int8-ptq"), "unet_speedup"] == pytest.approx(4.0)
+    assert table.loc[(4, "ov-int8-ptq"), "footprint_ratio"] == pytest.approx(0.25)
+    assert table.loc[(4, "torch-fp32"), "peak_rss_mib"] == 900.0
+
+
+def test_run_folders_are_new_complete_and_linked(tmp_path):
+    first = write_run(_records(), {"cpu_model": "test cpu", "isa": ["avx2"]}, tmp_path, run_id="run-a")
+    assert {p.name for p in first.iterdir()} == {"records.csv", "environment.json", "summary.md"}
+    summary = (first / "summary.md").read_text()
+    assert "| tiny | 128x128 | 4 | pndm | ov-int8-ptq | 0.500 |" in summary and "4.00x" in summary
+    assert "test cpu" in summary and "avx2" in summary
+    assert os.readlink(tmp_path / "latest") == "run-a"
+    second = write_run(_records(), {}, tmp_path, run_id="run-b")
+    assert os.readlink(tmp_path / "latest") == "run-b" and first.exists()
+    with pytest.raises(FileExistsError):
+        write_run(_records(), {}, tmp_path, run_id="run-a")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
+
+
+def test_failed_write_leaves_no_partial_run(tmp_path):
+    class Broken:
+        def to_csv(self, *args, **kwargs):
+            raise OSError("disk full")
+    with pytest.raises(OSError):
+        write_run(Broken(), {}, tmp_path, run_id="run-x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_report_rerenders_an_earlier_run(tmp_path, capsys):
+    run = write_run(_records(), {"cpu_model": "test cpu"}, tmp_path, run_id="run-a")
+    (run / "summary.md").unlink()
+    assert bench_cli.main(["report", str(run)]) == 0
+    assert "ov-int8-ptq" in capsys.readouterr().out and (run / "summary.md").is_file()
+    assert bench_cli.main(["report", str(tmp_path / "nothing")]) == 2
+    assert "no records.csv" in capsys.readouterr().err

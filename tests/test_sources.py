@@ -1,0 +1,60 @@
+import json
+
+import pytest
+import torch
+
+import sdopt
+from sdopt import sources
+from sdopt.build import materialize
+from sdopt.tokenizer import MAX_LENGTH, load_tokenizer, write_tokenizer
+
+
+def test_tokenizer_is_built_locally_and_pads_to_clip_length(tmp_path):
+    tokenizer = write_tokenizer(tmp_path)
+    ids = tokenizer("the cat and the dog", padding="max_length", max_length=tokenizer.model_max_length).input_ids
+    assert len(ids) == MAX_LENGTH == 77
+    assert ids[0] == tokenizer.bos_token_id and tokenizer.eos_token_id in ids
+    assert tokenizer.convert_ids_to_tokens(ids[1]) == "the</w>"  # a merge was applied
+    assert load_tokenizer(tmp_path)("the cat").input_ids == tokenizer("the cat").input_ids
+
+
+def test_tiny_is_deterministic_and_keeps_sd_structure(shared_cache, tmp_path):
+    folder = materialize(sources.resolve("tiny"), shared_cache)
+    unet = json.loads((folder / "unet" / "config.json").read_text())
+    assert "CrossAttnDownBlock2D" in unet["down_block_types"] and "CrossAttnUpBlock2D" in unet["up_block_types"]
+    other = tmp_path / "again"
+    sources.write_builtin("tiny", other)
+    assert sources.hash_folder(other / "unet") == sources.hash_folder(folder / "unet")
+    assert sources.hash_folder(other / "text_encoder") == sources.hash_folder(folder / "text_encoder")
+
+
+def test_sd15_arch_has_real_shapes_without_building_it():
+    arch = sources.BUILTINS["sd15-arch"]  # checked by config: instantiating it takes 4 GB and a minute
+    assert arch.unet["block_out_channels"] == (320, 640, 1280, 1280)
+    assert arch.unet["cross_attention_dim"] == 768 and arch.text["num_hidden_layers"] == 12
+    assert arch.vae["block_out_channels"] == (128, 256, 512, 512) and arch.resolution == 512
+
+
+def test_local_folder_loads_and_is_fingerprinted_by_content(shared_cache, tmp_path):
+    tiny = materialize(sources.resolve("tiny"), shared_cache)
+    from diffusers import StableDiffusionPipeline
+    StableDiffusionPipeline.from_pretrained(tiny).save_pretrained(tmp_path / "my-model")
+    source = sources.resolve(str(tmp_path / "my-model"))
+    assert source.kind == "folder" and source.native_resolution == 128
+    before = source.fingerprint()
+    config = tmp_path / "my-model" / "scheduler" / "scheduler_config.json"
+    config.write_text(config.read_text().replace("1000", "999"))
+    assert source.fingerprint() != before
+
+
+def test_bad_models_get_one_clear_error(tmp_path):
+    with pytest.raises(sdopt.ModelNotFound, match="no model_index.json"):
+        sources.resolve(str(tmp_path))
+    with pytest.raises(sdopt.ModelNotFound, match="could not be fetched from the hub"):
+        sources.resolve("nobody/no-such-model")
+
+
+def test_initial_latents_depend_only_on_seed():
+    from sdopt.pipeline import initial_latents
+    assert torch.equal(initial_latents(3, 64, 64), initial_latents(3, 64, 64))
+    assert not torch.equal(initial_latents(3, 64, 64), initial_latents(4, 64, 64))
