@@ -77,12 +77,12 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
 
     def make(out: Path) -> None:
         with progress.stage(f"building {label}"):
-            METHODS[(recipe.runtime, recipe.method)](recipe.resolved(), source_folder, base, out, size)
+            METHODS[(recipe.runtime, recipe.method)](recipe.resolved(), source_folder, base, out, size, cache)
 
     return cache.get_or_build("variants", f"{recipe.name}-{source.slug}", material, make, rebuild=rebuild)
 
 
-def _torch(recipe, source_folder, base, out, size):
+def _torch(recipe, source_folder, base, out, size, cache):
     try:
         from .export import save_torch_fp32
         with progress.stage("loading and saving the PyTorch FP32 pipeline"):
@@ -91,30 +91,48 @@ def _torch(recipe, source_folder, base, out, size):
         raise ModelNotFound(f"{source_folder} could not be loaded as a Stable Diffusion pipeline: {exc}") from exc
 
 
-def _openvino_fp32(recipe, source_folder, base, out, size):
+def _openvino_fp32(recipe, source_folder, base, out, size, cache):
     from .export import export_openvino
     with progress.stage(f"converting every component to OpenVINO IR (static {size[0]}x{size[1]})"):
         export_openvino(base, out, *size)
 
 
-def _ptq(recipe, source_folder, base, out, size):
-    from .pipeline import open_variant
-    from .quantize import IR, quantize_unet, record_unet_inputs, replace_ir
+def _ptq(recipe, source_folder, base, out, size, cache):
+    import openvino as ov
+    from .quantize import IR, quantize_unet, replace_ir
     link_copy(base, out)
-    with progress.stage(f"recording UNet inputs from {recipe.calibration_prompts} calibration prompts x "
-                        f"{recipe.calibration_steps} steps"):
-        variant = open_variant(base)
-        samples = record_unet_inputs(variant, CALIBRATION_PROMPTS[:recipe.calibration_prompts],
-                                     recipe.calibration_steps, *size)
-        model = variant.pipe.unet.model
-        del variant
+    samples = calibration_samples(base, recipe, size, cache)
     with progress.stage(f"NNCF int8 quantization of the UNet on {len(samples)} samples "
                         f"(overflow_fix={recipe.overflow_fix}, scope={recipe.int8_scope})"):
-        quantized = quantize_unet(model, samples, recipe)
+        quantized = quantize_unet(ov.Core().read_model(base / "unet" / IR), samples, recipe)
     replace_ir(quantized, out / "unet" / IR)
 
 
-def _weights_only(recipe, source_folder, base, out, size):
+def calibration_samples(base: Path, recipe: Recipe, size, cache: Cache) -> list:
+    """UNet inputs recorded while the base pipeline generates; cached, since recording is slow at scale
+    and every int8 recipe calibrated the same way shares them."""
+    import numpy as np
+    prompts = CALIBRATION_PROMPTS[:recipe.calibration_prompts]
+    material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size)}
+
+    def record(out: Path) -> None:
+        from .pipeline import open_variant
+        from .quantize import record_unet_inputs
+        with progress.stage(f"recording UNet inputs from {len(prompts)} calibration prompts x "
+                            f"{recipe.calibration_steps} steps"):
+            samples = record_unet_inputs(open_variant(base), prompts, recipe.calibration_steps, *size)
+        np.savez(out / "samples.npz", **{f"{i}/{k}": v for i, s in enumerate(samples) for k, v in s.items()})
+
+    folder = cache.get_or_build("calibration", f"unet-{base.name}", material, record)
+    with np.load(folder / "samples.npz") as stored:
+        samples = {}
+        for name in stored.files:
+            index, key = name.split("/")
+            samples.setdefault(int(index), {})[key] = stored[name]
+    return [samples[i] for i in sorted(samples)]
+
+
+def _weights_only(recipe, source_folder, base, out, size, cache):
     from .quantize import compress_weights_int8
     link_copy(base, out)
     compress_weights_int8(out)

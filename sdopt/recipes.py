@@ -77,3 +77,7 @@ register(Recipe("ov-int8-ptq", "OpenVINO FP32 pipeline with an NNCF post-trainin
                 base="ov-fp32", weights="int8", activations="int8"))
 register(Recipe("ov-int8-weights", "OpenVINO pipeline with int8 weights (UNet, text encoder, VAE), "
                 "float activations", runtime="openvino", method="weights-only", base="ov-fp32", weights="int8"))
+register(Recipe("ov-int8-ptq-full", "as ov-int8-ptq but int8 activations on every op NNCF picks (MatMuls "
+                "included): the choice for CPUs with VNNI/AMX, measured against the conv-only default",
+                runtime="openvino", method="ptq", base="ov-fp32", weights="int8", activations="int8",
+                int8_scope="all"))
