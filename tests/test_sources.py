@@ -41,6 +41,10 @@ def test_local_folder_loads_and_is_fingerprinted_by_content(shared_cache, tmp_pa
     StableDiffusionPipeline.from_pretrained(tiny).save_pretrained(tmp_path / "my-model")
     source = sources.resolve(str(tmp_path / "my-model"))
     assert source.kind == "folder" and source.native_resolution == 128
+    import sdopt
+    folder = sdopt.build("torch-fp32", source, cache=shared_cache)
+    image = sdopt.open_variant(folder).generate("a cartoon bird", 2, "euler", 0, 128, 128).images[0]
+    assert image.size == (128, 128)
     before = source.fingerprint()
     config = tmp_path / "my-model" / "scheduler" / "scheduler_config.json"
     config.write_text(config.read_text().replace("1000", "999"))

@@ -1,0 +1,32 @@
+"""The suites' command line: bad options stop the session with one message and write no results."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--variants", "ov-fp33"], "unknown variant 'ov-fp33'; valid variants:"),
+    (["--schedulers", "heun"], "unknown scheduler 'heun'"),
+    (["--steps", "0"], "--steps needs positive integers"),
+    (["--resolution", "100"], "not a positive multiple of 8"),
+    (["--model", "/nonexistent/model"], "no model_index.json"),
+])
+def test_bad_suite_option(tmp_path, option, message):
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites"), "--collect-only", "-q",
+                             "--results-dir", str(tmp_path / "results")] + option,
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0 and message in result.stderr + result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_ids_are_variant_steps_scheduler(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"),
+                             "--collect-only", "-q", "--variants", "ov-int8-ptq,torch-fp32", "--steps", "4,20",
+                             "--schedulers", "euler", "--results-dir", str(tmp_path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert "test_latency[ov-int8-ptq-20-euler]" in result.stdout
+    assert result.stdout.count("test_latency[") == 4
