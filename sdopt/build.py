@@ -15,6 +15,9 @@ from .pipeline import check_size
 from .prompts import CALIBRATION_PROMPTS
 from .recipes import Recipe
 
+# A build method's version: bump it when what the method writes changes, so that cached artifacts of the
+# old code are not reused. Methods at version 1 leave it out of the key.
+METHOD_VERSIONS = {("openvino", "ptq"): 2}  # 2: no SmoothQuant on float MatMuls
 LIBRARIES = ("torch", "diffusers", "transformers", "openvino", "nncf", "optimum-intel")
 
 
@@ -71,6 +74,9 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     base = build(recipe.base, source, size, cache) if recipe.base else None
     material = {"source": source.fingerprint(), "recipe": recipe.key_material(), "versions": library_versions(),
                 "base": base.name if base else None}
+    method_version = METHOD_VERSIONS.get((recipe.runtime, recipe.method), 1)
+    if method_version > 1:
+        material["method_version"] = method_version
     if recipe.runtime == "openvino":
         material["resolution"] = list(size)
     label = f"{recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if recipe.runtime == "openvino" else "")

@@ -42,15 +42,19 @@ def _array(value) -> np.ndarray:
 
 def quantize_unet(model, samples: list, recipe: Recipe):
     import nncf
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+    from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
+                                                       AdvancedSmoothQuantParameters, OverflowFix)
 
     timestep_shape = tuple(model.input("timestep").get_partial_shape().to_shape())
     samples = [s | {"timestep": s["timestep"].reshape(timestep_shape)} for s in samples]
-    scope = nncf.IgnoredScope(types=["MatMul"]) if recipe.int8_scope == "conv-only" else None
-    return nncf.quantize(
-        model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples),
-        ignored_scope=scope,
-        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix)))
+    advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix))
+    scope = None
+    if recipe.int8_scope == "conv-only":
+        scope = nncf.IgnoredScope(types=["MatMul"])
+        # SmoothQuant only serves int8 MatMuls; on float ones it would just add a Multiply per input.
+        advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(matmul=-1)
+    return nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
+                         subset_size=len(samples), ignored_scope=scope, advanced_parameters=advanced)
 
 
 def compress_weights_int8(folder: Path) -> None:

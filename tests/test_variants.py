@@ -32,6 +32,8 @@ def test_ptq_quantizes_the_unet_activations_but_keeps_attention_fused(tiny_artif
     fp32, ptq = _op_counts(tiny_artifacts["ov-fp32"]), _op_counts(tiny_artifacts["ov-int8-ptq"])
     assert fp32["FakeQuantize"] == 0 and ptq["FakeQuantize"] > 20
     assert ptq["ScaledDotProductAttention"] == fp32["ScaledDotProductAttention"] > 0
+    # the only new Multiply ops dequantize int8 conv weights: no SmoothQuant scaling in front of float MatMuls
+    assert ptq["Multiply"] <= fp32["Multiply"] + fp32["Convolution"]
 
 
 def test_full_ptq_also_quantizes_matmuls_and_shares_calibration(tiny_artifacts, shared_cache):
