@@ -89,8 +89,21 @@ def render_summary(run: Path) -> str:
     env = json.loads((run / "environment.json").read_text()) if (run / "environment.json").is_file() else {}
     text = f"# sdopt-bench run {run.name}\n\n{environment_line(env)}\n\n"
     text += markdown(summary_table(records)) if not records.empty else "No measurements were recorded.\n"
+    text += profile_section(run)
     text += ("\nspeedup: torch-fp32 latency / variant latency, same steps and scheduler. footprint: model files "
              "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process.\n")
+    return text
+
+
+def profile_section(run: Path, top: int = 6) -> str:
+    """The heaviest (op type, kernel) pairs of each profiled variant's UNet call."""
+    text = ""
+    for path in sorted(run.glob("profile-*.csv")):
+        table = pd.read_csv(path).head(top)
+        text += f"\nWhere {path.stem.removeprefix('profile-')}'s UNet call spends its time (top {top}):\n\n"
+        text += "| op | kernel | ms | layers | share |\n|---|---|---|---|---|\n"
+        text += "".join(f"| {r.node_type} | {r.exec_type} | {r.ms:.1f} | {r.layers} | {r.share:.0%} |\n"
+                        for r in table.itertuples())
     return text
 
 

@@ -33,11 +33,21 @@ def main(argv=None) -> int:
     generate.add_argument("--width", type=int, default=None)
     generate.add_argument("--out", type=Path, required=True, help="the PNG to write")
     args = parser.parse_args(argv)
+    _quiet_libraries()
     try:
         return COMMANDS[args.command](args)
     except SdoptError as exc:
         print(f"sdopt: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _quiet_libraries() -> None:
+    """Library chatter (safety-checker notices, tracer warnings) buries the one line a user wants."""
+    import logging
+    import warnings
+    warnings.filterwarnings("ignore")
+    for name in ("diffusers", "transformers", "optimum", "nncf"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _list(args) -> int:

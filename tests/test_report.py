@@ -49,6 +49,15 @@ def test_run_folders_are_new_complete_and_linked(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
 
 
+def test_profiles_are_summarized(tmp_path):
+    profile = pd.DataFrame({"node_type": ["Convolution", "MatMul"], "exec_type": ["jit_avx2_I8", "brgemm_avx2_f32"],
+                            "ms": [30.0, 10.0], "layers": [40, 20], "share": [0.75, 0.25]})
+    run = write_run(_records(), {}, tmp_path, extra_files={"profile-ov-int8-ptq.csv": profile}, run_id="run-p")
+    summary = (run / "summary.md").read_text()
+    assert "Where ov-int8-ptq's UNet call spends its time" in summary
+    assert "| Convolution | jit_avx2_I8 | 30.0 | 40 | 75% |" in summary
+
+
 def test_failed_write_leaves_no_partial_run(tmp_path):
     class Broken:
         def to_csv(self, *args, **kwargs):
