@@ -167,7 +167,7 @@ def runner_for(artifact_for, settings, record):
     def get(name: str):
         if name not in current:
             current.clear()
-            runner = Runner(artifact_for(name), settings.threads, perf_counters=settings.profile)
+            runner = Runner(artifact_for(name), settings.threads)
             record(name, None, None, "load", runner.load_s, "s")
             record(name, None, None, "compile", runner.compile_s, "s")
             current[name] = runner

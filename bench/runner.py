@@ -22,9 +22,9 @@ class Timings:
 
 
 class Runner:
-    def __init__(self, artifact: Path, threads: int | None = None, perf_counters: bool = False):
+    def __init__(self, artifact: Path, threads: int | None = None):
         started = time.perf_counter()
-        self.variant = open_variant(artifact, threads, perf_counters, compile=False)
+        self.variant = open_variant(artifact, threads, compile=False)
         loaded = time.perf_counter()
         self.variant.compile()
         self.load_s, self.compile_s = loaded - started, time.perf_counter() - loaded

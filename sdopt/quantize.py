@@ -50,7 +50,9 @@ def quantize_unet(model, samples: list, recipe: Recipe):
     advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix))
     scope = None
     if recipe.int8_scope == "conv-only":
-        scope = nncf.IgnoredScope(types=["MatMul"])
+        # SDPA too: NNCF quantizes its query and key inputs, and OpenVINO then splits the fused attention
+        # into an int8 MatMul, a float Softmax and a MatMul, which is slower on AVX2.
+        scope = nncf.IgnoredScope(types=["MatMul", "ScaledDotProductAttention"])
         # SmoothQuant only serves int8 MatMuls; on float ones it would just add a Multiply per input.
         advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(matmul=-1)
     return nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,

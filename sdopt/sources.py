@@ -5,7 +5,6 @@ its weights could have changed; variants are built from that folder.
 """
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -147,6 +146,3 @@ def write_builtin(name: str, out: Path, say: Callable[[str], None] = lambda _: N
     (out / "_vocab").rmdir()
     (out / "SOURCE.md").write_text(f"# {name}\n\nBuilt offline by sdopt from code, seed {SEED}. {arch.notes}.\n")
 
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")

@@ -42,15 +42,25 @@ def test_memory_probe_failure_names_the_artifact(tmp_path):
         peak_rss(tmp_path, "x", 1, "euler", 0, 128, 128)
 
 
-def test_profile_shows_int8_kernels_in_the_ptq_unet(tiny_artifacts):
+def _profile(folder):
     from bench.profile import unet_profile
     from sdopt.pipeline import open_variant
-    table = unet_profile(open_variant(tiny_artifacts["ov-int8-ptq"], perf_counters=True), repeats=1)
-    assert {"node_type", "exec_type", "ms", "layers", "share"} <= set(table.columns)
-    assert table["share"].sum() == pytest.approx(1.0)
-    assert table.exec_type.str.contains("I8|U8|i8|u8").any(), table.head(20)
-    fp32 = unet_profile(open_variant(tiny_artifacts["ov-fp32"], perf_counters=True), repeats=1)
-    assert not fp32.exec_type.str.contains("I8|U8|i8|u8").any()
+    return unet_profile(open_variant(folder, perf_counters=True), repeats=1)
+
+
+def test_profile_shows_int8_kernels_and_fused_attention(tiny_artifacts):
+    int8 = lambda table: table.exec_type.str.contains("I8|U8|i8|u8")
+    ptq = _profile(tiny_artifacts["ov-int8-ptq"])
+    assert {"node_type", "exec_type", "ms", "layers", "share"} <= set(ptq.columns)
+    assert ptq["share"].sum() == pytest.approx(1.0)
+    assert (int8(ptq) & (ptq.node_type == "Convolution")).any(), ptq.head(20)
+    # conv-only int8 keeps attention one fused float subgraph: no separate Softmax, no int8 MatMul
+    assert "Softmax" not in set(ptq.node_type), ptq.head(20)
+    assert not (int8(ptq) & ptq.node_type.isin(["MatMul", "FullyConnected"])).any(), ptq.head(20)
+    fp32 = _profile(tiny_artifacts["ov-fp32"])
+    assert not int8(fp32).any() and "Softmax" not in set(fp32.node_type)
+    full = _profile(tiny_artifacts["ov-int8-ptq-full"])
+    assert (int8(full) & full.node_type.isin(["MatMul", "FullyConnected"])).any(), full.head(20)
 
 
 def test_environment_fingerprint_records_isa_and_versions():
