@@ -3,6 +3,7 @@
 Every source ends as a diffusers pipeline folder on disk plus a fingerprint that changes whenever
 its weights could have changed; variants are built from that folder.
 """
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -103,8 +104,16 @@ def _download(repo_id: str) -> Path:
 
 
 def hash_folder(folder: Path) -> str:
+    """Content hash of every file; memoized on the files' sizes and mtimes (GBs take seconds to hash)."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    return _content_hash(Path(folder), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+
+
+@functools.lru_cache(maxsize=32)
+def _content_hash(folder: Path, signature: tuple) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for name, _, _ in signature:
+        path = Path(name)
         digest.update(str(path.relative_to(folder)).encode())
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 22), b""):
