@@ -2,6 +2,7 @@
 
 Both operate on OpenVINO IR in an artifact folder copied from the FP32 variant.
 """
+import logging
 import time
 from pathlib import Path
 
@@ -55,8 +56,13 @@ def quantize_unet(model, samples: list, recipe: Recipe):
         scope = nncf.IgnoredScope(types=["MatMul", "ScaledDotProductAttention"])
         # SmoothQuant only serves int8 MatMuls; on float ones it would just add a Multiply per input.
         advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(matmul=-1)
-    return nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
-                         subset_size=len(samples), ignored_scope=scope, advanced_parameters=advanced)
+    previous = nncf.common.logging.nncf_logger.level
+    nncf.set_log_level(logging.WARNING)  # one INFO line per ignored op would bury the build's progress
+    try:
+        return nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
+                             subset_size=len(samples), ignored_scope=scope, advanced_parameters=advanced)
+    finally:
+        nncf.set_log_level(previous)
 
 
 def compress_weights_int8(folder: Path) -> None:
