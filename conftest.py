@@ -31,6 +31,12 @@ def pytest_addoption(parser):
     group.addoption("--rebuild", action="store_true", help="rebuild the requested variants")
     group.addoption("--profile", action="store_true", help="write OpenVINO per-layer profiles of the UNet")
     group.addoption("--results-dir", default="results", help="where run folders are written")
+    group.addoption("--quality-prompts", type=int, default=4,
+                    help="how many of the prompts the quality suite generates (default 4; the built-in set has 52)")
+    group.addoption("--seeds", default="0", help="comma-separated seeds: images per prompt in the quality suite")
+    group.addoption("--fid-reference", default=None,
+                    help="a folder of real images as FID/KID reference (default: the torch-fp32 images)")
+    group.addoption("--clip-model", default=None, help="a CLIP hub id or local folder for CLIP score")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ class Settings:
     rebuild: bool
     profile: bool
     results_dir: Path
+    quality_prompts: tuple
+    seeds: tuple
+    fid_reference: Path | None
+    clip_model: str | None
 
     @property
     def resolution_label(self) -> str:
@@ -75,7 +85,7 @@ def _settings(config) -> Settings:
     from sdopt.prompts import EVALUATION_PROMPTS
     opt = config.option
     try:
-        variants = tuple(sdopt.REGISTRY) if opt.variants == "all" else _split(opt.variants)
+        variants = sdopt.recipes.default_variants() if opt.variants == "all" else _split(opt.variants)
         for name in variants:
             sdopt.get_recipe(name)
         for name in _split(opt.schedulers):
@@ -93,10 +103,20 @@ def _settings(config) -> Settings:
             prompts = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
             if not prompts:
                 raise sdopt.BadArgument(f"--prompts {path} holds no prompt")
+        if opt.quality_prompts <= 0:
+            raise sdopt.BadArgument(f"--quality-prompts must be at least 1, got {opt.quality_prompts}")
+        seeds = tuple(int(v) for v in _split(opt.seeds))
+        if not seeds:
+            raise sdopt.BadArgument("--seeds needs at least one integer")
+        fid_reference = Path(opt.fid_reference) if opt.fid_reference else None
+        if fid_reference is not None:
+            from bench.quality import load_reference_folder
+            load_reference_folder(fid_reference)  # refuse a missing, empty or unreadable folder up front
     except (sdopt.SdoptError, ValueError) as exc:
         raise pytest.UsageError(str(exc)) from None
     return Settings(opt.model, variants, steps, _split(opt.schedulers), resolution, prompts, opt.seed, opt.rounds,
-                    opt.threads, sdopt.Cache(opt.sdopt_cache), opt.rebuild, opt.profile, Path(opt.results_dir))
+                    opt.threads, sdopt.Cache(opt.sdopt_cache), opt.rebuild, opt.profile, Path(opt.results_dir),
+                    prompts[:opt.quality_prompts], seeds, fid_reference, opt.clip_model)
 
 
 def settings_of(config) -> Settings:
@@ -158,6 +178,14 @@ def artifact_for(request, settings):
     return get
 
 
+def release(loaded: dict) -> None:
+    """Drop loaded pipelines now: optimum's OpenVINO parts point back at their pipeline, so without a
+    collection these cycles (GBs at real scale) outlive their test and the session runs out of memory."""
+    import gc
+    loaded.clear()
+    gc.collect()
+
+
 @pytest.fixture(scope="session")
 def runner_for(artifact_for, settings, record):
     """variant name -> a loaded, compiled bench Runner (one at a time, to bound memory)."""
@@ -166,7 +194,7 @@ def runner_for(artifact_for, settings, record):
 
     def get(name: str):
         if name not in current:
-            current.clear()
+            release(current)
             runner = Runner(artifact_for(name), settings.threads)
             record(name, None, None, "load", runner.load_s, "s")
             record(name, None, None, "compile", runner.compile_s, "s")
@@ -184,6 +212,30 @@ def record(request, settings):
         recorder.add(model=settings.model, variant=variant, steps=steps, scheduler=scheduler,
                      resolution=settings.resolution_label, metric=metric, value=float(value), unit=unit)
     return add
+
+
+@pytest.fixture(scope="session")
+def generations(runner_for, settings, run_extras, tmp_path_factory):
+    """(variant, steps, scheduler) -> the quality suite's images and final latents, made once per session.
+
+    Every image is saved for the run folder's images/ (and grids), named so the report can pair them."""
+    made = {}
+    image_dir = tmp_path_factory.mktemp("images")
+    run_extras["images"] = image_dir
+
+    def get(variant: str, steps: int, scheduler: str):
+        key = (variant, steps, scheduler)
+        if key not in made:
+            runner, height, width = runner_for(variant), *settings.resolution
+            results = []
+            for p_index, prompt in enumerate(settings.quality_prompts):
+                for seed in settings.seeds:
+                    out = runner.generate(prompt, steps, scheduler, seed, height, width)
+                    out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:02d}-s{seed}.png")
+                    results.append((prompt, seed, out.images[0], out.latents))
+            made[key] = results
+        return made[key]
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ import pytest
 
 import sdopt
 from bench.profile import unet_profile
+from conftest import release
 from sdopt.pipeline import open_variant
 
 
@@ -13,7 +14,11 @@ def test_unet_profile(variant_name, settings, artifact_for, record, run_extras):
     if recipe.runtime != "openvino":
         pytest.skip(f"{variant_name} runs on {recipe.runtime}; per-layer counters are OpenVINO's")
     # a separate instance: performance counters cost time, so the latency runners never have them on
-    table = unet_profile(open_variant(artifact_for(variant_name), settings.threads, perf_counters=True))
+    loaded = {"variant": open_variant(artifact_for(variant_name), settings.threads, perf_counters=True)}
+    try:
+        table = unet_profile(loaded["variant"])
+    finally:
+        release(loaded)
     run_extras[f"profile-{variant_name}.csv"] = table
     int8_ms = table[table.exec_type.str.contains("I8|i8|u8|U8")]["ms"].sum()
     record(variant_name, None, None, "profile_unet_total", table["ms"].sum(), "ms")
