@@ -13,6 +13,8 @@ BASELINE = "torch-fp32"
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
 # metric in the records -> column in the summary
 LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms"}
+QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "fid": "fid", "kid": "kid",
+                   "fid_samples": "fid_samples", "clip_score": "clip"}
 PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "footprint_total": "footprint_mb"}
 
 
@@ -24,17 +26,18 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, resolution, steps, scheduler, variant) with the reference's columns."""
     records = records.copy()
     records["steps"] = records["steps"].astype("Int64")
-    latency = records[records.metric.isin(list(LATENCY_COLUMNS))]
+    latency = records[records.metric.isin(list(LATENCY_COLUMNS) + list(QUALITY_COLUMNS))]
     if latency.empty:
         table = records[["model", "resolution", "variant"]].drop_duplicates()
         table[["steps", "scheduler"]] = pd.NA
     else:
         table = latency.pivot_table(index=RUN_KEYS + ["variant"], columns="metric", values="value",
-                                    aggfunc="median").rename(columns=LATENCY_COLUMNS).reset_index()
+                                    aggfunc="median").rename(columns=LATENCY_COLUMNS | QUALITY_COLUMNS).reset_index()
         table.columns.name = None
-        base = table[table.variant == BASELINE].set_index(RUN_KEYS)["latency_s"].rename("base_latency")
-        table = table.join(base, on=RUN_KEYS)
-        table["speedup"] = table["base_latency"] / table["latency_s"]
+        if "latency_s" in table:
+            base = table[table.variant == BASELINE].set_index(RUN_KEYS)["latency_s"].rename("base_latency")
+            table = table.join(base, on=RUN_KEYS)
+            table["speedup"] = table["base_latency"] / table["latency_s"]
         if "unet_ms" in table:
             base_unet = table[table.variant == BASELINE].set_index(RUN_KEYS)["unet_ms"].rename("base_unet")
             table = table.join(base_unet, on=RUN_KEYS)
@@ -55,10 +58,13 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
 
 FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "speedup": "{:.2f}x",
            "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}", "footprint_mb": "{:.1f}",
-           "footprint_ratio": "{:.2f}x"}
+           "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
+           "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}"}
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
            "speedup": "speedup", "unet_speedup": "UNet speedup", "peak_rss_mib": "peak RSS (MiB)",
-           "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio"}
+           "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
+           "ssim": "SSIM", "latent_mad": "latent MAD", "fid": "FID", "kid": "KID", "fid_samples": "FID n",
+           "clip": "CLIP"}
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -91,8 +97,47 @@ def render_summary(run: Path) -> str:
     text += markdown(summary_table(records)) if not records.empty else "No measurements were recorded.\n"
     text += profile_section(run)
     text += ("\nspeedup: torch-fp32 latency / variant latency, same steps and scheduler. footprint: model files "
-             "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process.\n")
+             "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process. PSNR, SSIM, "
+             "latent MAD: against the torch-fp32 image from the same latents, steps and scheduler (PSNR 100 = "
+             "identical). FID/KID: against the torch-fp32 images unless a reference folder was given; FID n is "
+             "the number of images, and below 50 the values only rank variants of one run.\n")
     return text
+
+
+def render_figures(run: Path) -> dict:
+    """tradeoff.png, grids/ and report.html in the run folder; returns what was written."""
+    from .figures import image_grids, tradeoff_plot
+    run = Path(run)
+    records = pd.read_csv(run / "records.csv")
+    table = summary_table(records) if not records.empty else pd.DataFrame()
+    plot = tradeoff_plot(table, run / "tradeoff.png") if not table.empty else None
+    grids = image_grids(run / "images", table, run / "grids") if (run / "images").is_dir() else []
+    html = ["<!doctype html><meta charset='utf-8'><title>sdopt-bench run</title>",
+            "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
+            "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right} img{max-width:100%}</style>",
+            f"<h1>sdopt-bench run {run.name}</h1>"]
+    env = json.loads((run / "environment.json").read_text()) if (run / "environment.json").is_file() else {}
+    html.append(f"<p>{_escape(environment_line(env))}</p>")
+    if not table.empty:
+        shown = table.copy()
+        for column, fmt in FORMATS.items():
+            if column in shown:
+                shown[column] = shown[column].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
+        html.append(shown.rename(columns=HEADERS).to_html(index=False, na_rep=""))
+    if plot:
+        html.append("<h2>Speed and fidelity</h2><img src='tradeoff.png'>")
+    for path in sorted(run.glob("profile-*.csv")):
+        html.append(f"<h2>{path.stem}</h2>" + pd.read_csv(path).head(12).to_html(index=False))
+    if grids:
+        html.append("<h2>Images (variants side by side, same latents)</h2>")
+        html += [f"<p>{g.stem}</p><img src='grids/{g.name}'>" for g in grids]
+    (run / "report.html").write_text("\n".join(html))
+    return {"plot": plot, "grids": grids, "html": run / "report.html"}
+
+
+def _escape(text: str) -> str:
+    import html
+    return html.escape(text)
 
 
 def profile_section(run: Path, top: int = 6) -> str:
@@ -122,13 +167,17 @@ def write_run(records: pd.DataFrame, env: dict, results_root: Path, extra_files:
         (staging / "environment.json").write_text(json.dumps(env, indent=1, default=str))
         for name, content in (extra_files or {}).items():
             target = staging / name
-            if isinstance(content, Path):
+            if isinstance(content, Path) and content.is_dir():
+                shutil.copytree(content, target)
+            elif isinstance(content, Path):
                 shutil.copy(content, target)
             elif isinstance(content, pd.DataFrame):
                 content.to_csv(target, index=False)
             else:
                 target.write_text(content)
         (staging / "summary.md").write_text(render_summary(staging).replace(staging.name, run_id))
+        render_figures(staging)
+        (staging / "report.html").write_text((staging / "report.html").read_text().replace(staging.name, run_id))
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

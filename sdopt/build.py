@@ -144,6 +144,14 @@ def _weights_only(recipe, source_folder, base, out, size, cache):
     compress_weights_int8(out)
 
 
+def _perturb(recipe, source_folder, base, out, size, cache):
+    import openvino as ov
+    from .quantize import IR, perturb_weights, replace_ir
+    link_copy(base, out)
+    with progress.stage(f"adding {recipe.noise:.0%} noise to the UNet weights (a control variant)"):
+        replace_ir(perturb_weights(ov.Core().read_model(base / "unet" / IR), recipe.noise), out / "unet" / IR)
+
+
 def link_copy(src: Path, dst: Path) -> None:
     """Copy a finished artifact as hard links (cheap for GBs); writers must unlink before replacing."""
     for path in src.rglob("*"):
@@ -163,4 +171,5 @@ METHODS = {
     ("openvino", "none"): _openvino_fp32,
     ("openvino", "ptq"): _ptq,
     ("openvino", "weights-only"): _weights_only,
+    ("openvino", "perturb"): _perturb,
 }

@@ -83,3 +83,18 @@ def replace_ir(model, path: Path) -> None:
     for stale in (path, path.with_suffix(".bin")):
         stale.unlink(missing_ok=True)
     ov.save_model(model, path, compress_to_fp16=False)
+
+
+def perturb_weights(model, relative_std: float, seed: int = 0):
+    """Add Gaussian noise to every float weight tensor (a deliberately damaged control variant)."""
+    from openvino import op
+    rng = np.random.default_rng(seed)
+    for node in list(model.get_ops()):
+        if node.get_type_name() != "Constant" or node.get_output_element_type(0).get_type_name() != "f32":
+            continue
+        weights = node.get_data()
+        if weights.size < 256:  # shapes, scalars and small biases are structure, not weights
+            continue
+        noisy = weights + rng.standard_normal(weights.shape).astype(np.float32) * weights.std() * relative_std
+        node.output(0).replace(op.Constant(noisy.astype(np.float32)).output(0))
+    return model

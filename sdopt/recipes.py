@@ -29,6 +29,9 @@ class Recipe:
     # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI.
     int8_scope: str = "auto"
     extra: tuple = field(default=())  # (key, value) pairs for methods added later
+    # Controls are deliberately broken variants that prove the quality metrics can tell; not in "all".
+    control: bool = False
+    noise: float = 0.0  # relative std of the noise a "perturb" control adds to UNet weights
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -46,6 +49,10 @@ class Recipe:
         if self.method != "ptq":  # knobs a method ignores must not split the cache
             for unused in ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope"):
                 data.pop(unused)
+        if self.method != "perturb":
+            data.pop("noise")
+        if not self.control:
+            data.pop("control")
         return data
 
     def with_options(self, **options) -> "Recipe":
@@ -56,6 +63,11 @@ class Recipe:
 
 
 REGISTRY: dict[str, Recipe] = {}
+
+
+def default_variants() -> tuple:
+    """What `--variants all` means: every registered variant except the controls."""
+    return tuple(name for name, recipe in REGISTRY.items() if not recipe.control)
 
 
 def register(recipe: Recipe) -> Recipe:
@@ -81,3 +93,6 @@ register(Recipe("ov-int8-ptq-full", "as ov-int8-ptq but int8 activations on ever
                 "included): the choice for CPUs with VNNI/AMX, measured against the conv-only default",
                 runtime="openvino", method="ptq", base="ov-fp32", weights="int8", activations="int8",
                 int8_scope="all"))
+register(Recipe("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
+                "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
+                method="perturb", base="ov-fp32", control=True, noise=0.2))

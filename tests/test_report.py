@@ -74,3 +74,25 @@ def test_bench_report_rerenders_an_earlier_run(tmp_path, capsys):
     assert "ov-int8-ptq" in capsys.readouterr().out and (run / "summary.md").is_file()
     assert bench_cli.main(["report", str(tmp_path / "nothing")]) == 2
     assert "no records.csv" in capsys.readouterr().err
+
+
+def test_quality_columns_plot_grids_and_html(tmp_path):
+    records = _records()
+    recorder = Recorder()
+    for variant, psnr in (("torch-fp32", 100.0), ("ov-fp32", 60.0), ("ov-int8-ptq", 31.5)):
+        recorder.add(model="tiny", variant=variant, steps=4, scheduler="pndm", resolution="128x128",
+                     metric="psnr", value=psnr, unit="dB")
+    images = tmp_path / "imgs"
+    images.mkdir()
+    from PIL import Image
+    for variant in ("torch-fp32", "ov-fp32", "ov-int8-ptq"):
+        Image.new("RGB", (64, 64), "gray").save(images / f"{variant}__4-pndm__p00-s0.png")
+    run = write_run(pd.concat([records, recorder.frame()]), {}, tmp_path / "results",
+                    extra_files={"images": images}, run_id="run-q")
+    assert "| 31.5 |" in (run / "summary.md").read_text()
+    assert (run / "tradeoff.png").stat().st_size > 1000
+    grid = Image.open(run / "grids" / "grid__4-pndm__p00-s0.png")
+    assert grid.size[0] >= 3 * 64
+    html = (run / "report.html").read_text()
+    assert "tradeoff.png" in html and "grids/grid__4-pndm__p00-s0.png" in html and "run-q" in html
+    assert ".partial" not in html

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
     (["--steps", "0"], "--steps needs positive integers"),
     (["--resolution", "100"], "not a positive multiple of 8"),
     (["--model", "/nonexistent/model"], "no model_index.json"),
+    (["--fid-reference", "/nonexistent/images"], "is not a folder of images"),
+    (["--quality-prompts", "0"], "--quality-prompts must be at least 1"),
 ])
 def test_bad_suite_option(tmp_path, option, message):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites"), "--collect-only", "-q",
@@ -30,3 +32,10 @@ def test_ids_are_variant_steps_scheduler(tmp_path):
                             capture_output=True, text=True, cwd=ROOT)
     assert "test_latency[ov-int8-ptq-20-euler]" in result.stdout
     assert result.stdout.count("test_latency[") == 4
+
+
+def test_all_leaves_out_the_control_variants(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_footprint.py"),
+                             "--collect-only", "-q", "--results-dir", str(tmp_path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert "test_footprint[ov-int8-ptq]" in result.stdout and "noised" not in result.stdout

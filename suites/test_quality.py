@@ -1,0 +1,44 @@
+"""Quality per variant x steps x scheduler: fidelity to torch-fp32 from the same latents, FID/KID, CLIP score."""
+import warnings
+
+import pytest
+import torch
+
+from bench.quality import clip_score, distribution_distance, fidelity, load_reference_folder, to_tensor
+
+REFERENCE = "torch-fp32"
+
+
+def _images(generated):
+    return to_tensor([image for _, _, image, _ in generated]), torch.cat([lat for *_, lat in generated])
+
+
+def test_fidelity_and_distribution(case, settings, generations, record):
+    reference, reference_latents = _images(generations(REFERENCE, case.steps, case.scheduler))
+    images, latents = _images(generations(case.variant, case.steps, case.scheduler))
+    paired = fidelity(reference, images, reference_latents, latents)
+    for metric, unit in (("psnr", "dB"), ("ssim", "ratio"), ("latent_mad", "abs")):
+        record(case.variant, case.steps, case.scheduler, metric, paired[metric], unit)
+    if case.variant == REFERENCE:
+        assert paired["psnr"] == 100.0 and paired["latent_mad"] == 0.0  # deterministic: same latents, same image
+
+    real = load_reference_folder(settings.fid_reference, settings.resolution) if settings.fid_reference else reference
+    distance = distribution_distance(real, images)
+    record(case.variant, case.steps, case.scheduler, "fid", distance.fid, "fid")
+    record(case.variant, case.steps, case.scheduler, "kid", distance.kid, "kid")
+    record(case.variant, case.steps, case.scheduler, "kid_std", distance.kid_std, "kid")
+    record(case.variant, case.steps, case.scheduler, "fid_samples", distance.samples, "images")
+    if distance.warning:
+        warnings.warn(distance.warning)
+    assert distance.fid >= -1e-3 and torch.isfinite(torch.tensor(distance.fid))
+
+
+def test_clip_score(case, settings, generations, record):
+    if not settings.clip_model:
+        pytest.skip("CLIP score needs a CLIP model, and none ships offline: pass --clip-model with a hub id "
+                    "(e.g. openai/clip-vit-base-patch32, needs network once) or a local CLIPModel folder")
+    generated = generations(case.variant, case.steps, case.scheduler)
+    images, _ = _images(generated)
+    score = clip_score(images, [prompt for prompt, *_ in generated], settings.clip_model)
+    record(case.variant, case.steps, case.scheduler, "clip_score", score, "score")
+    assert 0 <= score <= 100

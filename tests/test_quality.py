@@ -1,0 +1,100 @@
+"""Quality metrics: each can tell good from bad, and bad input gets one clear message."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from bench.quality import (QualityError, clip_score, distribution_distance, fidelity, load_reference_folder,
+                           shared_inception, to_tensor)
+
+
+def _images(count=6, size=64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    base = torch.rand(count, 3, 8, 8, generator=generator)
+    return torch.nn.functional.interpolate(base, size=(size, size), mode="bilinear")  # smooth, image-like
+
+
+def _noisy(images, amount, seed=1):
+    noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(seed))
+    return (images + amount * noise).clamp(0, 1)
+
+
+def test_fidelity_is_perfect_for_identical_and_falls_with_damage():
+    images = _images()
+    same = fidelity(images, images.clone(), torch.zeros(2), torch.zeros(2))
+    assert same == {"psnr": 100.0, "ssim": pytest.approx(1.0), "latent_mad": 0.0}
+    slight, heavy = fidelity(images, _noisy(images, 0.02)), fidelity(images, _noisy(images, 0.3))
+    assert 100 > slight["psnr"] > heavy["psnr"] + 10 and slight["ssim"] > heavy["ssim"]
+
+
+def test_mixed_sizes_are_refused():
+    with pytest.raises(QualityError, match="mixed sizes"):
+        to_tensor([np.zeros((8, 8, 3), np.uint8), np.zeros((16, 8, 3), np.uint8)])
+
+
+def test_inception_features_are_2048d_and_fid_ranks_damage():
+    features = shared_inception()(_images(2))
+    assert features.shape == (2, 2048)
+    reference = _images(12)
+    close = distribution_distance(reference, _noisy(reference, 0.02))
+    far = distribution_distance(reference, _noisy(reference, 0.4))
+    assert far.fid > close.fid * 2 and far.kid > close.kid
+    assert close.samples == 12 and close.kid_subset == 12 and "12 images" in close.warning
+
+
+def test_custom_feature_extractor_and_too_few_images():
+    class MeanColor(torch.nn.Module):
+        num_features = 3
+
+        def forward(self, images):
+            return images.float().mean(dim=(2, 3))
+    reference = _images(8)
+    assert distribution_distance(reference, reference, MeanColor()).fid == pytest.approx(0, abs=1e-3)
+    with pytest.raises(QualityError, match="at least 2 images"):
+        distribution_distance(reference[:1], reference[:1], MeanColor())
+
+
+def test_reference_folder_errors_and_resizing(tmp_path):
+    with pytest.raises(QualityError, match="not a folder"):
+        load_reference_folder(tmp_path / "missing")
+    with pytest.raises(QualityError, match="holds no"):
+        load_reference_folder(tmp_path)
+    Image.new("RGB", (40, 30), "red").save(tmp_path / "a.png")
+    Image.new("RGB", (64, 64), "blue").save(tmp_path / "b.jpg")
+    assert load_reference_folder(tmp_path, (64, 64)).shape == (2, 3, 64, 64)
+    (tmp_path / "c.png").write_text("not an image")
+    with pytest.raises(QualityError, match="c.png is not a readable image"):
+        load_reference_folder(tmp_path, (64, 64))
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    """A CLIPModel with random weights saved locally: proves the CLIP path end to end without a download."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    from sdopt.tokenizer import write_tokenizer
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    tokenizer = write_tokenizer(folder / "vocab")
+    torch.manual_seed(0)
+    config = CLIPConfig(text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77),
+                        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                           num_attention_heads=4, image_size=32, patch_size=8), projection_dim=16)
+    CLIPModel(config).save_pretrained(folder)
+    processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                 crop_size={"height": 32, "width": 32}),
+                              tokenizer=tokenizer)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def test_clip_score_with_a_local_model(tiny_clip):
+    images = _images(2)
+    score = clip_score(images, ["a cat", "a lighthouse"], str(tiny_clip))
+    assert 0 <= score <= 100
+    assert score == clip_score(images, ["a cat", "a lighthouse"], str(tiny_clip))  # deterministic
+
+
+def test_clip_model_that_is_not_clip(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(QualityError, match="could not be loaded as a CLIP model"):
+        clip_score(_images(1), ["x"], str(tmp_path))
