@@ -152,6 +152,7 @@ class ProjectedCLIP(nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.config = model.config  # CLIPScore reads the text context length from it
 
     def get_text_features(self, *args, **kwargs):
         return _embedding(self.model.get_text_features(*args, **kwargs))

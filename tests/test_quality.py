@@ -36,9 +36,10 @@ def test_inception_features_are_2048d_and_fid_ranks_damage():
     features = shared_inception()(_images(2))
     assert features.shape == (2, 2048)
     reference = _images(12)
-    close = distribution_distance(reference, _noisy(reference, 0.02))
+    # Inception is very sensitive to pixel noise on smooth images; a slight tone change barely moves it
+    close = distribution_distance(reference, reference * 0.98 + 0.01)
     far = distribution_distance(reference, _noisy(reference, 0.4))
-    assert far.fid > close.fid * 2 and far.kid > close.kid
+    assert close.fid < 1 and far.fid > close.fid + 50 and far.kid > close.kid + 0.1
     assert close.samples == 12 and close.kid_subset == 12 and "12 images" in close.warning
 
 

@@ -37,7 +37,7 @@ def test_summary_has_speedup_and_footprint_ratio_against_torch():
 
 def test_run_folders_are_new_complete_and_linked(tmp_path):
     first = write_run(_records(), {"cpu_model": "test cpu", "isa": ["avx2"]}, tmp_path, run_id="run-a")
-    assert {p.name for p in first.iterdir()} == {"records.csv", "environment.json", "summary.md"}
+    assert {p.name for p in first.iterdir()} == {"records.csv", "environment.json", "summary.md", "report.html"}
     summary = (first / "summary.md").read_text()
     assert "| tiny | 128x128 | 4 | pndm | ov-int8-ptq | 0.500 |" in summary and "4.00x" in summary
     assert "test cpu" in summary and "avx2" in summary
