@@ -29,8 +29,3 @@ def fingerprint() -> dict:
         info["ov_cpu_capabilities"] = f"unavailable: {exc}"
     return info
 
-
-def comparable_keys(env: dict) -> dict:
-    """What must match for two runs' numbers to be compared without a warning."""
-    return {"cpu_model": env.get("cpu_model"), "isa": env.get("isa"), "threads_used": env.get("threads_used"),
-            "versions": env.get("versions")}
