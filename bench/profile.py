@@ -4,25 +4,15 @@ The kernel name (exec_type, e.g. `jit_avx2_I8` against `brgconv_avx2_f32`) shows
 """
 import pandas as pd
 
+from sdopt.pipeline import capture_unet_inputs
+
 
 def record_inputs(variant) -> dict:
-    """Capture one UNet call's inputs by running a 1-step generation."""
-    captured = {}
-    unet = variant.pipe.unet
-    original = unet.forward
-
-    def capture(sample, timestep, encoder_hidden_states, *args, **kwargs):
-        captured.update(sample=sample.numpy().copy(), timestep=timestep.numpy().copy() if hasattr(
-            timestep, "numpy") else timestep, encoder_hidden_states=encoder_hidden_states.numpy().copy())
-        return original(sample, timestep, encoder_hidden_states, *args, **kwargs)
-
-    unet.forward = capture
-    try:
-        height, width = variant.resolution
+    """One UNet call's inputs, captured from a 1-step generation."""
+    height, width = variant.resolution
+    with capture_unet_inputs(variant) as calls:
         variant.generate("profile", 1, "euler", 0, height, width)
-    finally:
-        unet.forward = original
-    return captured
+    return calls[0]
 
 
 def unet_profile(variant, repeats: int = 3) -> pd.DataFrame:

@@ -4,6 +4,7 @@ Timing belongs to `bench`; this module only runs. Every variant starts from the 
 for a given seed, so images differ only because the variants differ.
 """
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -111,6 +112,26 @@ class Variant:
                             generator=torch.Generator("cpu").manual_seed(seed), callback_on_step_end=step_end,
                             callback_on_step_end_tensor_inputs=["latents"])
         return Generation(out.images, final["latents"].clone())
+
+
+@contextmanager
+def capture_unet_inputs(variant: "Variant"):
+    """Within the block, every UNet call's inputs are appended (as numpy copies) to the yielded list."""
+    import numpy as np
+    unet, calls = variant.pipe.unet, []
+    original = unet.forward
+
+    def recording_forward(sample, timestep, encoder_hidden_states, *args, **kwargs):
+        calls.append({name: np.array(value.detach().numpy() if hasattr(value, "detach") else value)
+                      for name, value in (("sample", sample), ("timestep", timestep),
+                                          ("encoder_hidden_states", encoder_hidden_states))})
+        return original(sample, timestep, encoder_hidden_states, *args, **kwargs)
+
+    unet.forward = recording_forward
+    try:
+        yield calls
+    finally:
+        unet.forward = original
 
 
 def open_variant(folder: Path, threads: int | None = None, perf_counters: bool = False,

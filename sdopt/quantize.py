@@ -17,28 +17,14 @@ COMPONENTS_WITH_WEIGHTS = ("unet", "text_encoder", "vae_decoder", "vae_encoder")
 
 def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm"):
     """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees."""
-    unet = variant.pipe.unet
-    original = unet.forward
-    samples = []
-
-    def recording_forward(sample, timestep, encoder_hidden_states, *args, **kwargs):
-        samples.append({"sample": _array(sample), "timestep": _array(timestep).reshape(-1)[:1],
-                        "encoder_hidden_states": _array(encoder_hidden_states)})
-        return original(sample, timestep, encoder_hidden_states, *args, **kwargs)
-
-    unet.forward = recording_forward
+    from .pipeline import capture_unet_inputs
     started = time.perf_counter()
-    try:
+    with capture_unet_inputs(variant) as calls:
         for index, prompt in enumerate(prompts):
             variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width)
             progress.count("calibration prompts", index + 1, len(prompts), started)
-    finally:
-        unet.forward = original
-    return samples
-
-
-def _array(value) -> np.ndarray:
-    return np.array(value.detach().numpy() if hasattr(value, "detach") else value, dtype=np.float32)
+    return [{name: value.astype(np.float32) for name, value in call.items()}
+            | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
 
 
 def quantize_unet(model, samples: list, recipe: Recipe):
