@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+REFERENCE = "torch-fp32"  # what quality is measured against
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on a network that is not there
 
 RECORDER = pytest.StashKey()
@@ -172,6 +174,10 @@ def artifact_for(request, settings):
                 progress.say(f"variant {name} for {settings.model} at {settings.resolution_label}: build or reuse")
                 built[name] = sdopt.build(name, settings.model, settings.resolution, settings.cache,
                                           rebuild=settings.rebuild)
+                log = built[name] / "training_log.csv"
+                if log.is_file():  # QAT variants: the loss curve goes into the report
+                    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+                    request.config.stash[EXTRAS][f"training/{slug}.csv"] = log
             finally:
                 progress.set_sink(previous)
         return built[name]
@@ -219,7 +225,10 @@ def generations(runner_for, settings, run_extras, tmp_path_factory):
     """(variant, steps, scheduler) -> the quality suite's images and final latents, made once per session.
 
     Every image is saved for the run folder's images/ (and grids), named so the report can pair them."""
-    made = {}
+    from contextlib import nullcontext
+
+    from sdopt.pipeline import capture_unet_inputs
+    made, reference_calls = {}, {}
     image_dir = tmp_path_factory.mktemp("images")
     run_extras["images"] = image_dir
 
@@ -228,13 +237,24 @@ def generations(runner_for, settings, run_extras, tmp_path_factory):
         if key not in made:
             runner, height, width = runner_for(variant), *settings.resolution
             results = []
-            for p_index, prompt in enumerate(settings.quality_prompts):
-                for seed in settings.seeds:
-                    out = runner.generate(prompt, steps, scheduler, seed, height, width)
-                    out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:02d}-s{seed}.png")
-                    results.append((prompt, seed, out.images[0], out.latents))
+            # The reference's UNet calls are kept: other variants' UNets replay them (teacher forcing).
+            capture = capture_unet_inputs(runner.variant, outputs=True) if variant == REFERENCE else nullcontext([])
+            with capture as calls:
+                for p_index, prompt in enumerate(settings.quality_prompts):
+                    for seed in settings.seeds:
+                        out = runner.generate(prompt, steps, scheduler, seed, height, width)
+                        out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:02d}-s{seed}.png")
+                        results.append((prompt, seed, out.images[0], out.latents))
+            if variant == REFERENCE:
+                reference_calls[(steps, scheduler)] = calls
             made[key] = results
         return made[key]
+
+    def unet_calls(steps: int, scheduler: str) -> list:
+        """The reference's UNet calls (inputs and prediction) while it made the quality images."""
+        get(REFERENCE, steps, scheduler)
+        return reference_calls[(steps, scheduler)]
+    get.reference_unet_calls = unet_calls
     return get
 
 

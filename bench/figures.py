@@ -32,6 +32,28 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     return out
 
 
+def loss_curves(logs: list[Path], out: Path) -> Path | None:
+    """QAT loss per optimizer step, one line per trained variant (its training_log.csv)."""
+    if not logs:
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    for path in logs:
+        log = pd.read_csv(path)
+        axis.plot(log["step"], log["loss"], label=path.stem, linewidth=1)
+    axis.set_xlabel("optimizer step")
+    axis.set_ylabel("training loss")
+    axis.set_yscale("log")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
 def image_grids(image_dir: Path, table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """One grid per (steps, scheduler, prompt, seed): variants side by side, captioned with latency and PSNR."""
     from PIL import Image, ImageDraw

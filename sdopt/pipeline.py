@@ -83,6 +83,17 @@ class Variant:
         if self.runtime == "openvino":
             self.pipe.compile()
 
+    def predict_noise(self, sample, timestep, encoder_hidden_states):
+        """One UNet call on given inputs (numpy), whatever the runtime: for teacher-forced comparisons."""
+        import numpy as np
+        with torch.inference_mode():
+            if self.runtime == "openvino":
+                output = self.pipe.unet(sample=sample, timestep=timestep, encoder_hidden_states=encoder_hidden_states)
+            else:
+                output = self.pipe.unet(torch.from_numpy(sample), torch.from_numpy(np.asarray(timestep)),
+                                        torch.from_numpy(encoder_hidden_states))
+        return _numpy(_prediction(output))
+
     @property
     def components(self) -> dict:
         """The model parts whose `forward` a caller may wrap (for timing or recording inputs)."""
@@ -114,18 +125,35 @@ class Variant:
         return Generation(out.images, final["latents"].clone())
 
 
-@contextmanager
-def capture_unet_inputs(variant: "Variant"):
-    """Within the block, every UNet call's inputs are appended (as numpy copies) to the yielded list."""
+UNET_INPUTS = ("sample", "timestep", "encoder_hidden_states")
+
+
+def _numpy(value):
     import numpy as np
+    return np.array(value.detach().numpy() if hasattr(value, "detach") else value)
+
+
+def _prediction(output):
+    """The noise prediction out of a diffusers or optimum-intel UNet output."""
+    if isinstance(output, (tuple, list)):
+        return output[0]
+    return output.sample if hasattr(output, "sample") else output[0]
+
+
+@contextmanager
+def capture_unet_inputs(variant: "Variant", outputs: bool = False):
+    """Within the block, every UNet call's inputs (and, if asked, its prediction under "output") are
+    appended as numpy copies to the yielded list."""
     unet, calls = variant.pipe.unet, []
     original = unet.forward
 
     def recording_forward(sample, timestep, encoder_hidden_states, *args, **kwargs):
-        calls.append({name: np.array(value.detach().numpy() if hasattr(value, "detach") else value)
-                      for name, value in (("sample", sample), ("timestep", timestep),
-                                          ("encoder_hidden_states", encoder_hidden_states))})
-        return original(sample, timestep, encoder_hidden_states, *args, **kwargs)
+        call = {name: _numpy(value) for name, value in zip(UNET_INPUTS, (sample, timestep, encoder_hidden_states))}
+        result = original(sample, timestep, encoder_hidden_states, *args, **kwargs)
+        if outputs:
+            call["output"] = _numpy(_prediction(result))
+        calls.append(call)
+        return result
 
     unet.forward = recording_forward
     try:

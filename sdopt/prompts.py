@@ -11,6 +11,35 @@ CALIBRATION_PROMPTS = (
     "a plate of sushi, studio photograph",
 )
 
+# Data-free QAT: what the FP32 teacher draws to train on; apart from both lists above, so neither
+# calibration nor evaluation sees the training images' prompts.
+TRAINING_PROMPTS = (
+    "a wooden cabin by a frozen river",
+    "a bouquet of sunflowers in a glass vase",
+    "a paddle steamer on a wide brown river",
+    "an owl perched on a mossy branch at night",
+    "a busy market street in the rain, impressionist painting",
+    "a vintage typewriter on a cluttered desk",
+    "a hot air balloon over green hills",
+    "a knight in silver armor, pencil drawing",
+    "a tropical beach with palm trees at noon",
+    "a bowl of ramen with a soft-boiled egg",
+    "a lighthouse keeper's kitchen, warm light",
+    "a herd of zebras drinking at a waterhole",
+    "an astronaut floating above the earth",
+    "a gothic cathedral interior with stained glass",
+    "a child flying a kite on a windy beach",
+    "a pile of autumn leaves in a park",
+    "a red vintage car parked in front of a diner",
+    "a glass of orange juice on a breakfast table",
+    "a mountain goat on a cliff edge",
+    "a koi pond with lily pads, ink painting",
+    "a dragon made of clouds, digital art",
+    "a library with tall shelves and a rolling ladder",
+    "a close-up of a bee on a lavender flower",
+    "a desert canyon at sunset, wide angle photograph",
+)
+
 # Written for this project: objects, animals, people, scenes, interiors, food, vehicles and styles.
 EVALUATION_PROMPTS = (
     "a cartoon bird",

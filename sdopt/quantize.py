@@ -23,7 +23,7 @@ def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, sc
         for index, prompt in enumerate(prompts):
             variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width)
             progress.count("calibration prompts", index + 1, len(prompts), started)
-    return [{name: value.astype(np.float32) for name, value in call.items()}
+    return [{name: call[name].astype(np.float32) for name in ("sample", "encoder_hidden_states")}
             | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
 
 

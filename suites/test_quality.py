@@ -4,7 +4,8 @@ import warnings
 import pytest
 import torch
 
-from bench.quality import clip_score, distribution_distance, fidelity, load_reference_folder, to_tensor
+from bench.quality import (clip_score, distribution_distance, fidelity, load_reference_folder, prediction_error,
+                           to_tensor)
 
 REFERENCE = "torch-fp32"
 
@@ -31,6 +32,18 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     if distance.warning:
         warnings.warn(distance.warning)
     assert distance.fid >= -1e-3 and torch.isfinite(torch.tensor(distance.fid))
+
+
+def test_unet_prediction_error(case, generations, runner_for, record):
+    """The variant's UNet on exactly the inputs torch-fp32's UNet saw: its error without compounding."""
+    calls = generations.reference_unet_calls(case.steps, case.scheduler)
+    variant = runner_for(case.variant).variant
+    outputs = [variant.predict_noise(c["sample"], c["timestep"], c["encoder_hidden_states"]) for c in calls]
+    error = prediction_error([c["output"] for c in calls], outputs)
+    record(case.variant, case.steps, case.scheduler, "unet_error", error, "ratio")
+    if case.variant == REFERENCE:
+        assert error < 1e-6
+    assert 0 <= error < 10
 
 
 def test_clip_score(case, settings, generations, record):

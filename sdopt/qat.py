@@ -1,0 +1,268 @@
+"""Quantization-aware training of the UNet: NNCF fake quantization, distillation from the FP32 teacher, EMA.
+
+NNCF 3.x has no `create_compressed_model` and no built-in distillation: `nncf.quantize` on the torch module
+inserts trainable quantizers, and the training loop, the distillation loss and the EMA are ours. The EMA is
+diffusers' `EMAModel` over the float weights only: quantizer scales train but are never averaged (an average
+of ranges is not a range that was ever learned), and the exported UNet carries the EMA weights.
+
+Every micro-step draws its examples, noise and timesteps from a generator seeded by (seed, micro-step), so a
+run resumed from a checkpoint continues exactly as the uninterrupted run would.
+"""
+import csv
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from . import progress
+from .recipes import Recipe, Training
+from .training_data import Examples
+
+LOG = "training_log.csv"
+LOG_FIELDS = ("step", "loss", "task_loss", "distillation_loss", "learning_rate", "ema_decay", "seconds")
+KEEP_CHECKPOINTS = 2
+# Torch op types left in float when int8 covers convolutions only (as `conv-only` PTQ does on the IR).
+FLOAT_OPS = ["linear", "matmul", "bmm", "baddbmm", "scaled_dot_product_attention"]
+
+
+class UNetCall(torch.nn.Module):
+    """The UNet with the inputs and output optimum-intel's pipeline uses: one tensor out, named inputs."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+
+
+def ensure_nncf_extension() -> None:
+    """Build NNCF's C++ quantizer ops up front: a cold build takes longer than NNCF's lazy-load timeout (60 s)
+    on small machines, while `force_build_cpu_extensions` waits as long as the compiler needs."""
+    import nncf.torch
+    import nncf.torch.quantization.extensions  # noqa: F401  (registers the extensions to build)
+    with progress.stage("building/loading NNCF's torch extension (first use compiles it)"):
+        nncf.torch.force_build_cpu_extensions()
+
+
+def quantize_for_training(unet, calibration: list, recipe: Recipe) -> torch.nn.Module:
+    """The UNet with NNCF fake quantizers, initialized on the same calibration inputs as PTQ."""
+    import logging
+
+    import nncf
+    from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
+                                                       AdvancedSmoothQuantParameters, OverflowFix)
+    ensure_nncf_extension()
+    advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix),
+                                              smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=-1))
+    scope = nncf.IgnoredScope(types=FLOAT_OPS, validate=False) if recipe.int8_scope == "conv-only" else None
+    data = [tuple(torch.from_numpy(s[k]) for k in ("sample", "timestep", "encoder_hidden_states"))
+            for s in calibration]
+    previous = nncf.common.logging.nncf_logger.level
+    nncf.set_log_level(logging.WARNING)
+    try:
+        return nncf.quantize(UNetCall(unet), nncf.Dataset(data), subset_size=len(data),
+                             model_type=nncf.ModelType.TRANSFORMER, ignored_scope=scope, advanced_parameters=advanced)
+    finally:
+        nncf.set_log_level(previous)
+
+
+def split_parameters(model: torch.nn.Module) -> tuple[list, list]:
+    """(float weights, quantizer parameters): the EMA averages only the first."""
+    from nncf.torch.quantization.layers import BaseQuantizer
+    quantizer = {id(p) for module in model.modules() if isinstance(module, BaseQuantizer)
+                 for p in module.parameters()}
+    weights, quantizers = [], []
+    for parameter in model.parameters():
+        if parameter.requires_grad:
+            (quantizers if id(parameter) in quantizer else weights).append(parameter)
+    return weights, quantizers
+
+
+class Trainer:
+    """One QAT run in a work folder that holds its checkpoints and log; `run()` resumes what it finds there."""
+
+    def __init__(self, student, teacher, examples: Examples, noise_scheduler, settings: Training, workdir: Path,
+                 on_step: Callable[[int, dict], None] | None = None):
+        from diffusers.training_utils import EMAModel
+        self.student, self.teacher, self.examples = student, teacher, examples
+        self.noise_scheduler, self.settings, self.workdir = noise_scheduler, settings, Path(workdir)
+        self.on_step = on_step
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        device = torch.device(settings.device)
+        self.student.to(device).train()
+        self.teacher.to(device).eval().requires_grad_(False)
+        if settings.gradient_checkpointing:
+            student_unet(self.student).enable_gradient_checkpointing()
+        self.weights, self.quantizers = split_parameters(self.student)
+        self.optimizer = torch.optim.AdamW([{"params": self.weights, "lr": settings.learning_rate},
+                                            {"params": self.quantizers, "lr": settings.quantizer_learning_rate}])
+        self.ema = EMAModel(self.weights, decay=settings.ema_decay) if settings.ema else None
+        if self.ema is not None:
+            self.ema.to(settings.ema_device)
+        self.step = 0
+
+    # --- checkpoints -----------------------------------------------------------------------------------
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.workdir.glob("checkpoint-*.pt"))
+
+    def save_checkpoint(self) -> Path:
+        path = self.workdir / f"checkpoint-{self.step:06d}.pt"
+        tmp = path.with_suffix(".tmp")
+        torch.save({"step": self.step, "student": self.student.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "ema": self.ema.state_dict() if self.ema else None}, tmp)
+        os.replace(tmp, path)  # a kill mid-save leaves a .tmp, never a truncated checkpoint
+        for old in self.checkpoints()[:-KEEP_CHECKPOINTS]:
+            old.unlink()
+        return path
+
+    def resume(self) -> int:
+        found = self.checkpoints()
+        if not found:
+            return 0
+        state = torch.load(found[-1], weights_only=False)
+        self.student.load_state_dict(state["student"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+            self.ema.to(self.settings.ema_device)
+        self.step = state["step"]
+        self._truncate_log(self.step)
+        progress.say(f"QAT resumed from {found[-1].name} (step {self.step}/{self.settings.steps})")
+        return self.step
+
+    # --- the loop --------------------------------------------------------------------------------------
+    def micro_batch(self, micro_step: int, stream: int = 0) -> tuple:
+        """Inputs of one micro-step, a pure function of (seed, micro-step); stream 1 is for evaluation."""
+        s = self.settings
+        generator = torch.Generator().manual_seed((s.seed * 2 + stream) * 1_000_003 + micro_step)
+        index = torch.randint(len(self.examples), (s.batch_size,), generator=generator)
+        latents = self.examples.latents[index]
+        noise = torch.randn(latents.shape, generator=generator)
+        timesteps = torch.randint(self.noise_scheduler.config.num_train_timesteps, (s.batch_size,),
+                                  generator=generator)
+        embeddings = self.examples.embeddings[index].clone()
+        unconditional = torch.rand(s.batch_size, generator=generator) < s.uncond_probability
+        embeddings[unconditional] = self.examples.empty_embedding
+        noisy = self.noise_scheduler.add_noise(latents, noise, timesteps)
+        if self.noise_scheduler.config.prediction_type == "v_prediction":
+            target = self.noise_scheduler.get_velocity(latents, noise, timesteps)
+        else:
+            target = noise
+        device = torch.device(s.device)
+        return noisy.to(device), timesteps.to(device), embeddings.to(device), target.to(device)
+
+    def run(self) -> None:
+        s = self.settings
+        self.resume()
+        started = time.perf_counter()
+        first = self.step
+        while self.step < s.steps:
+            totals = {"loss": 0.0, "task_loss": 0.0, "distillation_loss": 0.0}
+            for accumulation in range(s.accumulation):
+                noisy, timesteps, embeddings, target = self.micro_batch(self.step * s.accumulation + accumulation)
+                prediction = self.student(noisy, timesteps, embeddings)
+                task = F.mse_loss(prediction, target)
+                loss = s.task_weight * task
+                if s.distillation_weight:
+                    with torch.no_grad():
+                        teacher = self.teacher(noisy, timesteps, embeddings, return_dict=False)[0]
+                    distillation = F.mse_loss(prediction, teacher)
+                    loss = loss + s.distillation_weight * distillation
+                    totals["distillation_loss"] += distillation.item() / s.accumulation
+                (loss / s.accumulation).backward()
+                totals["loss"] += loss.item() / s.accumulation
+                totals["task_loss"] += task.item() / s.accumulation
+            torch.nn.utils.clip_grad_norm_(self.weights + self.quantizers, s.max_grad_norm)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            decay = 0.0
+            if self.ema is not None:
+                self.ema.step(self.weights)
+                decay = self.ema.cur_decay_value
+            self.step += 1
+            row = {"step": self.step, **totals, "learning_rate": s.learning_rate, "ema_decay": decay,
+                   "seconds": round(time.perf_counter() - started, 2)}
+            self._log(row)
+            if self.step % s.checkpoint_every == 0 or self.step == s.steps:
+                self.save_checkpoint()
+            elapsed = time.perf_counter() - started
+            eta = elapsed / (self.step - first) * (s.steps - self.step)
+            progress.say(f"QAT step {self.step}/{s.steps} loss {row['loss']:.4f} (task {row['task_loss']:.4f}, "
+                         f"distillation {row['distillation_loss']:.4f}) {elapsed:.0f}s, eta {eta:.0f}s")
+            if self.on_step:
+                self.on_step(self.step, row)
+
+    def evaluation_loss(self, batches: int = 8) -> float:
+        """Distillation loss on fixed batches drawn apart from training's: comparable across steps and runs."""
+        was_training = self.student.training
+        self.student.eval()
+        total = 0.0
+        with torch.no_grad():
+            for index in range(batches):
+                noisy, timesteps, embeddings, _ = self.micro_batch(index, stream=1)
+                teacher = self.teacher(noisy, timesteps, embeddings, return_dict=False)[0]
+                total += F.mse_loss(self.student(noisy, timesteps, embeddings), teacher).item()
+        self.student.train(was_training)
+        return total / batches
+
+    def final_module(self) -> torch.nn.Module:
+        """The student with its EMA weights (what gets exported), in eval mode."""
+        if self.ema is not None:
+            self.ema.copy_to(self.weights)
+        return self.student.eval()
+
+    def _log(self, row: dict) -> None:
+        path = self.workdir / LOG
+        new = not path.exists()
+        with path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, LOG_FIELDS)
+            if new:
+                writer.writeheader()
+            writer.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
+
+    def _truncate_log(self, step: int) -> None:
+        """Rows logged after the checkpoint we resume from would otherwise appear twice."""
+        path = self.workdir / LOG
+        if path.exists():
+            with path.open() as handle:
+                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= step]
+            path.unlink()
+            for r in rows:
+                self._log(r)
+
+
+def student_unet(student: torch.nn.Module):
+    return student.unet
+
+
+def export_student(student: torch.nn.Module, reference_ir: Path, out: Path) -> None:
+    """Convert the trained student to IR with the reference IR's input names and static shapes, and store
+    the fake-quantized weights as int8 constants (as NNCF's PTQ writes them)."""
+    import numpy as np
+    import openvino as ov
+    from openvino._offline_transformations import compress_quantize_weights_transformation
+
+    from .quantize import replace_ir
+    reference = ov.Core().read_model(reference_ir)
+    example = {}
+    for port in reference.inputs:
+        shape = tuple(port.get_partial_shape().to_shape())
+        dtype = np.int64 if port.get_element_type().get_type_name() in ("i64", "i32") else np.float32
+        example[port.get_any_name()] = torch.from_numpy(np.ones(shape, dtype=dtype) * (500 if dtype == np.int64
+                                                                                      else 0.5))
+    import warnings
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer's self-check re-runs the module and reports differences from fake quantization's
+        # rounding; the exported graph's agreement is tested against the module instead.
+        warnings.simplefilter("ignore")
+        model = ov.convert_model(student, example_input=example)
+    for port, name in zip(model.inputs, example):
+        port.get_tensor().set_names({name})
+    model.outputs[0].get_tensor().set_names({reference.outputs[0].get_any_name()})
+    model.reshape({port.get_any_name(): port.get_partial_shape() for port in reference.inputs})
+    compress_quantize_weights_transformation(model)
+    replace_ir(model, out)
