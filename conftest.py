@@ -87,7 +87,7 @@ def _settings(config) -> Settings:
     from sdopt.prompts import EVALUATION_PROMPTS
     opt = config.option
     try:
-        variants = sdopt.recipes.default_variants() if opt.variants == "all" else _split(opt.variants)
+        variants = sdopt.recipes.default_variants() if opt.variants == "all" else sdopt.recipes.split_specs(opt.variants)
         for name in variants:
             sdopt.get_recipe(name)
         for name in _split(opt.schedulers):
