@@ -100,8 +100,8 @@ def render_summary(run: Path) -> str:
     text += ("\nspeedup: torch-fp32 latency / variant latency, same steps and scheduler. footprint: model files "
              "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process. PSNR, SSIM, "
              "latent MAD: against the torch-fp32 image from the same latents, steps and scheduler (PSNR 100 = "
-             "identical). UNet error: relative L2 distance of the UNet's predictions to torch-fp32's on the same inputs
-(recorded from torch-fp32's generations). FID/KID: against the torch-fp32 images unless a reference folder was given; FID n is "
+             "identical). UNet error: relative L2 distance of the UNet's predictions to torch-fp32's on the same "
+             "inputs (recorded from torch-fp32's generations). FID/KID: against the torch-fp32 images unless a reference folder was given; FID n is "
              "the number of images, and below 50 the values only rank variants of one run.\n")
     return text
 

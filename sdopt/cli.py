@@ -45,7 +45,6 @@ def main(argv=None) -> int:
     qat.add_argument("--task-weight", type=float, default=None, help="weight of the noise-prediction MSE "
                      "(1; 0 on random-weight built-ins)")
     qat.add_argument("--no-ema", action="store_true", help="export the raw weights instead of their EMA")
-    qat.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
     qat.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (50)")
     qat.add_argument("--seed", type=int, default=None)
     qat.add_argument("--resolution", default=None, help="N or HxW; default: the model's native size")
@@ -118,8 +117,6 @@ def _qat(args) -> int:
     options = {k: v for k, v in options.items() if v is not None}
     if args.no_ema:
         options["ema"] = False
-    if args.gradient_checkpointing:
-        options["gradient_checkpointing"] = True
     recipe = recipes.get("ov-int8-qat[" + ",".join(f"{k}={v}" for k, v in options.items()) + "]")
     if args.out.exists() and any(args.out.iterdir()):
         raise SdoptError(f"--out {args.out} exists and is not empty: pick a new folder")

@@ -95,8 +95,6 @@ class Trainer:
         device = torch.device(settings.device)
         self.student.to(device).train()
         self.teacher.to(device).eval().requires_grad_(False)
-        if settings.gradient_checkpointing:
-            student_unet(self.student).enable_gradient_checkpointing()
         self.weights, self.quantizers = split_parameters(self.student)
         self.optimizer = torch.optim.AdamW([{"params": self.weights, "lr": settings.learning_rate},
                                             {"params": self.quantizers, "lr": settings.quantizer_learning_rate}])
@@ -233,10 +231,6 @@ class Trainer:
             path.unlink()
             for r in rows:
                 self._log(r)
-
-
-def student_unet(student: torch.nn.Module):
-    return student.unet
 
 
 def export_student(student: torch.nn.Module, reference_ir: Path, out: Path) -> None:

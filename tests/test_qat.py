@@ -175,6 +175,8 @@ def test_option_syntax_and_bad_settings():
         recipes.get("ov-int8-qat[stepz=7]")
     with pytest.raises(BadArgument, match="steps must be at least 1"):
         recipes.get("ov-int8-qat[steps=0]")
+    with pytest.raises(BadArgument, match="gradient_checkpointing does not work with NNCF"):
+        recipes.get("ov-int8-qat[gradient_checkpointing=true]")
     with pytest.raises(BadArgument, match="key=value"):
         recipes.get("ov-int8-qat[steps]")
     assert recipes.split_specs("torch-fp32,ov-int8-qat[steps=2,seed=1],ov-fp32") == (
