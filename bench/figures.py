@@ -12,10 +12,7 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     points = table.dropna(subset=["latency_s", "psnr"])
     if points.empty:
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    figure, axis = _axes(4.2)
     for (steps, scheduler), group in points.groupby(["steps", "scheduler"]):
         axis.scatter(group["latency_s"], group["psnr"], label=f"{steps} steps {scheduler}")
         for row in group.itertuples():
@@ -24,28 +21,32 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     axis.set_xlabel("latency per image (s, lower is better)")
     axis.set_ylabel("PSNR to torch-fp32 (dB, higher is better; 100 = identical)")
     axis.set_title("speed / fidelity trade-off")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return _save(figure, axis, out)
 
 
 def loss_curves(logs: list[Path], out: Path) -> Path | None:
     """QAT loss per optimizer step, one line per trained variant (its training_log.csv)."""
     if not logs:
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    figure, axis = _axes(3.6)
     for path in logs:
         log = pd.read_csv(path)
         axis.plot(log["step"], log["loss"], label=path.stem, linewidth=1)
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("training loss")
     axis.set_yscale("log")
+    return _save(figure, axis, out)
+
+
+def _axes(height: float):
+    import matplotlib
+    matplotlib.use("Agg")  # files only, never a display
+    import matplotlib.pyplot as plt
+    return plt.subplots(figsize=(6.4, height))
+
+
+def _save(figure, axis, out: Path) -> Path:
+    import matplotlib.pyplot as plt
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()

@@ -96,3 +96,14 @@ def test_quality_columns_plot_grids_and_html(tmp_path):
     html = (run / "report.html").read_text()
     assert "tradeoff.png" in html and "grids/grid__4-pndm__p00-s0.png" in html and "run-q" in html
     assert ".partial" not in html
+
+
+def test_qat_training_logs_become_a_loss_curve(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("step,loss\n1,0.5\n2,0.3\n3,0.2\n")
+    run = write_run(_records(), {}, tmp_path / "results", extra_files={"training/ov-int8-qat.csv": log},
+                    run_id="run-q")
+    assert (run / "training" / "ov-int8-qat.csv").is_file() and (run / "training_loss.png").stat().st_size > 1000
+    assert "training_loss.png" in (run / "report.html").read_text()
+    plain = write_run(_records(), {}, tmp_path / "results", run_id="run-n")
+    assert not (plain / "training_loss.png").exists()
