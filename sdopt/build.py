@@ -74,7 +74,7 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     size = parse_resolution(resolution, source)
     source_folder = materialize(source, cache)
     recipe = for_source(recipe, source)
-    base = build(recipe.base, source, size, cache) if recipe.base else None
+    base = build(base_spec(recipe), source, size, cache) if recipe.base else None
     material = {"source": source.fingerprint(), "recipe": recipe.key_material(), "versions": library_versions(),
                 "base": base.name if base else None}
     if recipe.training is not None and recipe.training.data:
@@ -92,6 +92,51 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
 
     folder_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in recipe.name)  # options: name[k=v]
     return cache.get_or_build("variants", f"{folder_name}-{source.slug}", material, make, rebuild=rebuild)
+
+
+TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp")
+
+
+def base_spec(recipe: Recipe) -> str:
+    """The base's name, carrying this recipe's ToMe options when the base merges tokens too (so that
+    `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default)."""
+    base = recipes.get(recipe.base)
+    if not base.tome_ratio:
+        return recipe.base
+    changed = {k: getattr(recipe, k) for k in TOME_OPTIONS if getattr(recipe, k) != getattr(base, k)}
+    return recipe.base + ("[" + ",".join(f"{k}={v}" for k, v in changed.items()) + "]" if changed else "")
+
+
+def torch_artifact_of(folder: Path) -> Path:
+    """The torch-fp32 artifact a chain of OpenVINO artifacts was built from (bases live side by side)."""
+    manifest = read_manifest(folder)
+    while manifest["material"]["recipe"]["runtime"] != "torch" or manifest["material"]["recipe"]["method"] != "none":
+        folder = folder.parent / manifest["material"]["base"]
+        manifest = read_manifest(folder)
+    return folder
+
+
+def tome_settings(recipe: Recipe) -> dict:
+    return {"ratio": recipe.tome_ratio, "max_downsample": recipe.tome_max_downsample, "mlp": recipe.tome_mlp}
+
+
+def _tome_torch(recipe, source_folder, base, out, size, cache):
+    """PyTorch ToMe is a patch applied when the pipeline is opened: the artifact is torch-fp32 plus tome.json."""
+    link_copy(base, out)
+    (out / "tome.json").write_text(json.dumps(tome_settings(recipe)))
+
+
+def _tome_openvino(recipe, source_folder, base, out, size, cache):
+    from diffusers import UNet2DConditionModel
+
+    from .export import convert_unet
+    from .quantize import IR
+    from .tome import apply_tome
+    unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(base) / "unet").eval()
+    apply_tome(unet, **tome_settings(recipe))
+    link_copy(base, out)
+    with progress.stage(f"converting the UNet with token merging (ratio {recipe.tome_ratio}) to OpenVINO IR"):
+        convert_unet(unet, base / "unet" / IR, out / "unet" / IR)
 
 
 def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
@@ -161,14 +206,17 @@ def _qat(recipe, source_folder, base, out, size, cache):
     from .qat import LOG, Trainer, export_student, quantize_for_training
     from .quantize import IR
     training = recipe.training
-    torch_folder = base.parent / read_manifest(base)["material"]["base"]  # ov-fp32 is built from torch-fp32
+    torch_folder = torch_artifact_of(base)
     calibration = calibration_samples(base, recipe, size, cache)
     examples = training_examples(torch_folder, training, size, cache)
-    teacher = UNet2DConditionModel.from_pretrained(torch_folder / "unet")
+    teacher = UNet2DConditionModel.from_pretrained(torch_folder / "unet")  # FP32, never token-merged
+    student_unet = UNet2DConditionModel.from_pretrained(torch_folder / "unet")
+    if recipe.tome_ratio:  # merged before quantization, so training adapts to it
+        from .tome import apply_tome
+        apply_tome(student_unet, **tome_settings(recipe))
     with progress.stage(f"NNCF fake quantization of the torch UNet on {len(calibration)} calibration samples "
                         f"(overflow_fix={recipe.overflow_fix}, scope={recipe.int8_scope})"):
-        student = quantize_for_training(UNet2DConditionModel.from_pretrained(torch_folder / "unet"), calibration,
-                                        recipe)
+        student = quantize_for_training(student_unet, calibration, recipe)
     noise_scheduler = DDPMScheduler.from_config(json.loads((torch_folder / "scheduler" /
                                                             "scheduler_config.json").read_text()))
     workdir = cache.path("training", "qat", key_of({"recipe": recipe.key_material(), "base": base.name,
@@ -247,6 +295,8 @@ METHODS = {
     ("openvino", "none"): _openvino_fp32,
     ("openvino", "ptq"): _ptq,
     ("openvino", "qat"): _qat,
+    ("torch", "tome"): _tome_torch,
+    ("openvino", "tome"): _tome_openvino,
     ("openvino", "weights-only"): _weights_only,
     ("openvino", "perturb"): _perturb,
 }

@@ -17,3 +17,39 @@ def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> N
     pipe = OVStableDiffusionPipeline.from_pretrained(torch_folder, export=True, compile=False, load_in_8bit=False)
     pipe.reshape(batch_size=1, height=height, width=width, num_images_per_prompt=1)
     pipe.save_pretrained(out)
+
+
+def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = False) -> None:
+    """A torch UNet (diffusers, or wrapped as `UNetCall`) to IR with the input names, static shapes and output
+    name of the pipeline's own UNet IR, so it can replace it. `int8_weights` stores weights that feed
+    FakeQuantize ops as int8 constants."""
+    import warnings
+
+    import numpy as np
+    import openvino as ov
+    import torch
+
+    from .quantize import replace_ir
+    if not hasattr(module, "unet"):
+        from .qat import UNetCall
+        module = UNetCall(module)
+    reference = ov.Core().read_model(reference_ir)
+    example = {}
+    for port in reference.inputs:
+        shape = tuple(port.get_partial_shape().to_shape())
+        integer = port.get_element_type().get_type_name() in ("i64", "i32")
+        example[port.get_any_name()] = torch.from_numpy(np.full(shape, 500, np.int64) if integer
+                                                        else np.full(shape, 0.5, np.float32))
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer's self-check re-runs the module and reports rounding differences of fake quantization;
+        # agreement of the exported graph is tested against the module instead.
+        warnings.simplefilter("ignore")
+        model = ov.convert_model(module.eval(), example_input=example)
+    for port, name in zip(model.inputs, example):
+        port.get_tensor().set_names({name})
+    model.outputs[0].get_tensor().set_names({reference.outputs[0].get_any_name()})
+    model.reshape({port.get_any_name(): port.get_partial_shape() for port in reference.inputs})
+    if int8_weights:
+        from openvino._offline_transformations import compress_quantize_weights_transformation
+        compress_quantize_weights_transformation(model)
+    replace_ir(model, out)

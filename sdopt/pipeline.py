@@ -76,6 +76,12 @@ class Variant:
             from diffusers import StableDiffusionPipeline
             torch.set_num_threads(self.threads)
             self.pipe = StableDiffusionPipeline.from_pretrained(self.folder, torch_dtype=torch.float32)
+            self.tome = None
+            if (self.folder / "tome.json").is_file():  # torch ToMe is a patch, applied on opening
+                import json
+
+                from .tome import apply_tome
+                self.tome = apply_tome(self.pipe.unet, **json.loads((self.folder / "tome.json").read_text()))
         self.pipe.set_progress_bar_config(disable=True)
         self._base_scheduler_config = self.pipe.scheduler.config
 

@@ -234,29 +234,6 @@ class Trainer:
 
 
 def export_student(student: torch.nn.Module, reference_ir: Path, out: Path) -> None:
-    """Convert the trained student to IR with the reference IR's input names and static shapes, and store
-    the fake-quantized weights as int8 constants (as NNCF's PTQ writes them)."""
-    import numpy as np
-    import openvino as ov
-    from openvino._offline_transformations import compress_quantize_weights_transformation
-
-    from .quantize import replace_ir
-    reference = ov.Core().read_model(reference_ir)
-    example = {}
-    for port in reference.inputs:
-        shape = tuple(port.get_partial_shape().to_shape())
-        dtype = np.int64 if port.get_element_type().get_type_name() in ("i64", "i32") else np.float32
-        example[port.get_any_name()] = torch.from_numpy(np.ones(shape, dtype=dtype) * (500 if dtype == np.int64
-                                                                                      else 0.5))
-    import warnings
-    with torch.no_grad(), warnings.catch_warnings():
-        # The tracer's self-check re-runs the module and reports differences from fake quantization's
-        # rounding; the exported graph's agreement is tested against the module instead.
-        warnings.simplefilter("ignore")
-        model = ov.convert_model(student, example_input=example)
-    for port, name in zip(model.inputs, example):
-        port.get_tensor().set_names({name})
-    model.outputs[0].get_tensor().set_names({reference.outputs[0].get_any_name()})
-    model.reshape({port.get_any_name(): port.get_partial_shape() for port in reference.inputs})
-    compress_quantize_weights_transformation(model)
-    replace_ir(model, out)
+    """The trained student as IR, its fake-quantized weights stored as int8 constants (as NNCF's PTQ writes)."""
+    from .export import convert_unet
+    convert_unet(student, reference_ir, out, int8_weights=True)

@@ -89,6 +89,11 @@ class Recipe:
     control: bool = False
     noise: float = 0.0  # relative std of the noise a "perturb" control adds to UNet weights
     training: Training | None = None  # QAT only
+    # Token merging (sdopt/tome.py): share of tokens merged before self-attention in blocks at most
+    # `tome_max_downsample` below the latent's resolution; 0 is off.
+    tome_ratio: float = 0.0
+    tome_max_downsample: int = 1
+    tome_mlp: bool = False
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -110,6 +115,9 @@ class Recipe:
             data.pop("noise")
         if not self.control:
             data.pop("control")
+        if not self.tome_ratio:  # keeps the keys of variants made before ToMe existed
+            for name in ("tome_ratio", "tome_max_downsample", "tome_mlp"):
+                data.pop(name)
         if self.training is None:
             data.pop("training")
         else:
@@ -136,6 +144,9 @@ class Recipe:
             recipe = replace(recipe, training=replace(recipe.training, **training))
         if recipe.training is not None:
             recipe.training.check()
+        if not 0 <= recipe.tome_ratio <= 0.75:
+            raise BadArgument(f"tome_ratio {recipe.tome_ratio} is outside [0, 0.75] (only non-destination tokens, "
+                              f"3 of every 4, can merge)")
         return recipe
 
 
@@ -227,6 +238,16 @@ register(Recipe("ov-int8-qat", "OpenVINO FP32 pipeline with a quantization-aware
                 "torch UNet, distillation from the FP32 teacher, EMA weights exported (the reference workflow)",
                 runtime="openvino", method="qat", base="ov-fp32", weights="int8", activations="int8",
                 training=Training()))
+TOME = "token merging (ratio 0.4 of the highest-resolution self-attention tokens; option tome_ratio)"
+register(Recipe("torch-tome", f"PyTorch FP32 with {TOME}", runtime="torch", method="tome", base="torch-fp32",
+                tome_ratio=0.4))
+register(Recipe("ov-tome-fp32", f"OpenVINO FP32 with {TOME} in the UNet's IR", runtime="openvino", method="tome",
+                base="ov-fp32", tome_ratio=0.4))
+register(Recipe("ov-tome-int8-ptq", f"ov-int8-ptq on top of {TOME}", runtime="openvino", method="ptq",
+                base="ov-tome-fp32", weights="int8", activations="int8", tome_ratio=0.4))
+register(Recipe("ov-tome-int8-qat", f"QAT with {TOME} applied before training, so training adapts to it (the "
+                "reference's final variant)", runtime="openvino", method="qat", base="ov-tome-fp32", weights="int8",
+                activations="int8", training=Training(), tome_ratio=0.4))
 register(Recipe("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
                 "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
                 method="perturb", base="ov-fp32", control=True, noise=0.2))
