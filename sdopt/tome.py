@@ -56,17 +56,30 @@ def merge_plan(x: torch.Tensor, height: int, width: int, r: int):
     return merge, unmerge
 
 
+class LatentSize(nn.Module):
+    """The latent's height and width, noted by a pre-hook on the UNet: a block sees only its token count.
+    A module (not a closure) so that copies of the UNet, such as NNCF makes, keep hook and readers together."""
+
+    def __init__(self):
+        super().__init__()
+        self.size = None
+
+    def remember(self, unet, args, kwargs):
+        sample = args[0] if args else kwargs["sample"]
+        self.size = tuple(int(v) for v in sample.shape[-2:])
+
+
 class TokenMerged(nn.Module):
     """Wraps a block's self-attention (or MLP): merge, run, unmerge. Counts the tokens it let through."""
 
-    def __init__(self, inner: nn.Module, ratio: float, max_downsample: int, latent: dict):
+    def __init__(self, inner: nn.Module, ratio: float, max_downsample: int, latent: LatentSize):
         super().__init__()
         self.inner, self.ratio, self.max_downsample, self.latent = inner, ratio, max_downsample, latent
         self.tokens_in = self.tokens_out = None
 
     def forward(self, hidden_states, *args, **kwargs):
         tokens = int(hidden_states.shape[1])
-        height, width = self.latent["size"]
+        height, width = self.latent.size
         downsample = round(math.sqrt(height * width / tokens))
         r = int(tokens * self.ratio) if downsample <= self.max_downsample else 0
         self.tokens_in, self.tokens_out = tokens, tokens - r
@@ -84,13 +97,8 @@ def apply_tome(unet: nn.Module, ratio: float, max_downsample: int = 1, mlp: bool
     if max_downsample not in (1, 2, 4, 8):
         raise ValueError(f"max_downsample {max_downsample} is not 1, 2, 4 or 8")
     from diffusers.models.attention import BasicTransformerBlock
-    latent = {"size": None}
-
-    def remember_latent_size(module, args, kwargs):
-        sample = args[0] if args else kwargs["sample"]
-        latent["size"] = tuple(int(v) for v in sample.shape[-2:])
-
-    unet.register_forward_pre_hook(remember_latent_size, with_kwargs=True)
+    latent = LatentSize()
+    unet.register_forward_pre_hook(latent.remember, with_kwargs=True)
     wrappers = []
     for block in [m for m in unet.modules() if isinstance(m, BasicTransformerBlock)]:
         names = ["attn1"] + (["ff"] if mlp else [])

@@ -1,0 +1,125 @@
+"""Token merging: the decisions match a plain re-statement of the algorithm, it takes effect by the ratio in
+PyTorch and in the IR, torch and OpenVINO agree, and ratio 0 changes nothing."""
+import copy
+
+import numpy as np
+import openvino as ov
+import pytest
+import torch
+
+import sdopt
+from sdopt import recipes
+from sdopt.build import base_spec
+from sdopt.cache import read_manifest
+from sdopt.errors import BadArgument
+from sdopt.tome import apply_tome, merge_plan
+
+SIZE = (128, 128)
+HIGHEST = (SIZE[0] // 8) * (SIZE[1] // 8)  # tokens in the highest-resolution blocks of the tiny UNet
+
+
+def plain_merge(x: torch.Tensor, height: int, width: int, r: int) -> torch.Tensor:
+    """Token by token: destinations are the top-left token of each 2x2 cell; every other token finds its
+    most similar destination by cosine; the r best-matching sources are averaged into their destinations."""
+    out = []
+    for tokens in x:
+        dst = [i for i in range(height * width) if (i // width) % 2 == 0 and (i % width) % 2 == 0]
+        src = [i for i in range(height * width) if i not in dst]
+        unit = tokens / tokens.norm(dim=-1, keepdim=True)
+        best = {s: max(dst, key=lambda d: float(unit[s] @ unit[d])) for s in src}
+        score = {s: float(unit[s] @ unit[best[s]]) for s in src}
+        ranked = sorted(src, key=lambda s: -score[s])
+        merged, kept = ranked[:r], ranked[r:]
+        rows = [tokens[s] for s in kept]
+        for d in dst:
+            group = [tokens[d]] + [tokens[s] for s in merged if best[s] == d]
+            rows.append(torch.stack(group).mean(0))
+        out.append(torch.stack(rows))
+    return torch.stack(out)
+
+
+def test_merge_decisions_match_a_plain_restatement():
+    torch.manual_seed(0)
+    x = torch.randn(2, 64, 16)
+    for r in (0, 5, 20, 48):
+        merge, unmerge = merge_plan(x, 8, 8, r)
+        merged = merge(x)
+        assert merged.shape == (2, 64 - r, 16)
+        torch.testing.assert_close(merged, plain_merge(x, 8, 8, r), rtol=1e-5, atol=1e-6)
+        restored = unmerge(merged)
+        assert restored.shape == x.shape
+        if r == 0:
+            torch.testing.assert_close(restored, x)
+
+
+@pytest.fixture(scope="module")
+def unet(shared_cache):
+    from diffusers import UNet2DConditionModel
+    folder = sdopt.build("torch-fp32", "tiny", cache=shared_cache)
+    return UNet2DConditionModel.from_pretrained(folder / "unet").eval()
+
+
+def _inputs(seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.randn(2, 4, SIZE[0] // 8, SIZE[1] // 8, generator=generator), torch.tensor([500]),
+            torch.randn(2, 77, 64, generator=generator))
+
+
+def test_ratio_zero_is_identical_and_the_ratio_sets_the_tokens(unet):
+    x = _inputs()
+    with torch.no_grad():
+        plain = unet(*x, return_dict=False)[0]
+        zero = copy.deepcopy(unet)
+        apply_tome(zero, 0.0)
+        assert torch.equal(zero(*x, return_dict=False)[0], plain)
+        for ratio in (0.2, 0.4, 0.6):
+            merged_unet = copy.deepcopy(unet)
+            wrappers = apply_tome(merged_unet, ratio)
+            output = merged_unet(*x, return_dict=False)[0]
+            counts = {(w.tokens_in, w.tokens_out) for w in wrappers}
+            assert (HIGHEST, HIGHEST - int(HIGHEST * ratio)) in counts  # merged where it should be
+            assert all(out == tokens for tokens, out in counts if tokens < HIGHEST)  # untouched below
+            assert not torch.equal(output, plain)
+    with pytest.raises(ValueError, match="outside"):
+        apply_tome(copy.deepcopy(unet), 0.8)
+
+
+def _attention_tokens(folder) -> set:
+    model = ov.Core().read_model(folder / "unet" / "openvino_model.xml")
+    return {op.input(0).get_partial_shape()[2].get_length() for op in model.get_ops()
+            if op.get_type_name() == "ScaledDotProductAttention"}
+
+
+def test_the_ir_attends_over_fewer_tokens(tiny_artifacts, shared_cache):
+    keep = HIGHEST - int(HIGHEST * 0.4)
+    assert HIGHEST in _attention_tokens(tiny_artifacts["ov-fp32"]) and keep not in _attention_tokens(
+        tiny_artifacts["ov-fp32"])
+    for name in ("ov-tome-fp32", "ov-tome-int8-ptq", "ov-tome-int8-qat"):
+        assert keep in _attention_tokens(tiny_artifacts[name]), name  # self-attention at the top level
+    sweep = sdopt.build("ov-tome-fp32[tome_ratio=0.6]", "tiny", cache=shared_cache)
+    assert HIGHEST - int(HIGHEST * 0.6) in _attention_tokens(sweep)
+
+
+def test_torch_and_openvino_tome_agree_and_decide_per_input(tiny_artifacts):
+    """Two prompts: if the IR had frozen the export example's merge decisions, they could not both agree."""
+    torch_tome = sdopt.open_variant(tiny_artifacts["torch-tome"])
+    ov_tome = sdopt.open_variant(tiny_artifacts["ov-tome-fp32"])
+    for seed, prompt in enumerate(("a red fox in the snow", "a bowl of soup")):
+        a = torch_tome.generate(prompt, 3, "euler", seed, *SIZE).latents
+        b = ov_tome.generate(prompt, 3, "euler", seed, *SIZE).latents
+        assert float((a - b).norm() / a.norm()) < 1e-4
+    counts = {(w.tokens_in, w.tokens_out) for w in torch_tome.tome}
+    assert (HIGHEST, HIGHEST - int(HIGHEST * 0.4)) in counts
+
+
+def test_ratio_options_reach_the_base_and_bad_ratios_are_refused(tiny_artifacts, shared_cache):
+    assert base_spec(recipes.get("ov-tome-int8-ptq")) == "ov-tome-fp32"
+    assert base_spec(recipes.get("ov-tome-int8-ptq[tome_ratio=0.6]")) == "ov-tome-fp32[tome_ratio=0.6]"
+    assert base_spec(recipes.get("ov-int8-ptq")) == "ov-fp32"
+    with pytest.raises(BadArgument, match="tome_ratio 0.9"):
+        recipes.get("ov-tome-fp32[tome_ratio=0.9]")
+    manifest = read_manifest(tiny_artifacts["ov-tome-int8-qat"])
+    assert manifest["material"]["base"].startswith("ov-tome-fp32-")
+    assert manifest["material"]["recipe"]["tome_ratio"] == 0.4
+    # variants made before ToMe existed keep their cache keys
+    assert "tome_ratio" not in recipes.get("ov-int8-ptq").key_material()
