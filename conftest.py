@@ -165,6 +165,7 @@ def artifact_for(request, settings):
     """variant name -> artifact folder, built (or found in the cache) on first request."""
     import sdopt
     from sdopt import progress
+    from sdopt.sources import safe_name
     built = {}
 
     def get(name: str) -> Path:
@@ -176,8 +177,7 @@ def artifact_for(request, settings):
                                           rebuild=settings.rebuild)
                 log = built[name] / "training_log.csv"
                 if log.is_file():  # QAT variants: the loss curve goes into the report
-                    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-                    request.config.stash[EXTRAS][f"training/{slug}.csv"] = log
+                    request.config.stash[EXTRAS][f"training/{safe_name(name)}.csv"] = log
             finally:
                 progress.set_sink(previous)
         return built[name]

@@ -90,8 +90,8 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
         with progress.stage(f"building {label}"):
             METHODS[(recipe.runtime, recipe.method)](recipe.resolved(), source_folder, base, out, size, cache)
 
-    folder_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in recipe.name)  # options: name[k=v]
-    return cache.get_or_build("variants", f"{folder_name}-{source.slug}", material, make, rebuild=rebuild)
+    return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
+                              rebuild=rebuild)
 
 
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp")

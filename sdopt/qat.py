@@ -50,24 +50,19 @@ def ensure_nncf_extension() -> None:
 
 def quantize_for_training(unet, calibration: list, recipe: Recipe) -> torch.nn.Module:
     """The UNet with NNCF fake quantizers, initialized on the same calibration inputs as PTQ."""
-    import logging
-
     import nncf
     from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
                                                        AdvancedSmoothQuantParameters, OverflowFix)
+    from .quantize import quiet_nncf
     ensure_nncf_extension()
     advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix),
                                               smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=-1))
     scope = nncf.IgnoredScope(types=FLOAT_OPS, validate=False) if recipe.int8_scope == "conv-only" else None
     data = [tuple(torch.from_numpy(s[k]) for k in ("sample", "timestep", "encoder_hidden_states"))
             for s in calibration]
-    previous = nncf.common.logging.nncf_logger.level
-    nncf.set_log_level(logging.WARNING)
-    try:
+    with quiet_nncf():
         return nncf.quantize(UNetCall(unet), nncf.Dataset(data), subset_size=len(data),
                              model_type=nncf.ModelType.TRANSFORMER, ignored_scope=scope, advanced_parameters=advanced)
-    finally:
-        nncf.set_log_level(previous)
 
 
 def split_parameters(model: torch.nn.Module) -> tuple[list, list]:

@@ -4,6 +4,7 @@ Both operate on OpenVINO IR in an artifact folder copied from the FP32 variant.
 """
 import logging
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,18 @@ def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, sc
             | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
 
 
+@contextmanager
+def quiet_nncf():
+    """NNCF at WARNING: one INFO line per ignored op would bury the build's progress."""
+    import nncf
+    previous = nncf.common.logging.nncf_logger.level
+    nncf.set_log_level(logging.WARNING)
+    try:
+        yield
+    finally:
+        nncf.set_log_level(previous)
+
+
 def quantize_unet(model, samples: list, recipe: Recipe):
     import nncf
     from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
@@ -42,13 +55,9 @@ def quantize_unet(model, samples: list, recipe: Recipe):
         scope = nncf.IgnoredScope(types=["MatMul", "ScaledDotProductAttention"])
         # SmoothQuant only serves int8 MatMuls; on float ones it would just add a Multiply per input.
         advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(matmul=-1)
-    previous = nncf.common.logging.nncf_logger.level
-    nncf.set_log_level(logging.WARNING)  # one INFO line per ignored op would bury the build's progress
-    try:
+    with quiet_nncf():
         return nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
                              subset_size=len(samples), ignored_scope=scope, advanced_parameters=advanced)
-    finally:
-        nncf.set_log_level(previous)
 
 
 def compress_weights_int8(folder: Path) -> None:

@@ -62,7 +62,7 @@ class Source:
     @property
     def slug(self) -> str:
         """A short name safe for folder names."""
-        return "".join(c if c.isalnum() or c in "-_." else "_" for c in self.spec.strip("/").split("/")[-1])
+        return safe_name(self.spec.strip("/").split("/")[-1])
 
     @property
     def native_resolution(self) -> int:
@@ -76,6 +76,11 @@ class Source:
         if self.kind == "builtin":
             return {"builtin": self.spec, "version": BUILTIN_VERSION, "seed": SEED}
         return {"folder_sha256": hash_folder(self.folder)}
+
+
+def safe_name(text: str) -> str:
+    """`text` with anything but letters, digits, '-', '_' and '.' replaced, for file and folder names."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 def resolve(spec: str) -> Source:
