@@ -39,20 +39,12 @@ class UNetCall(torch.nn.Module):
         return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
 
 
-def ensure_nncf_extension() -> None:
-    """Build NNCF's C++ quantizer ops up front: a cold build takes longer than NNCF's lazy-load timeout (60 s)
-    on small machines, while `force_build_cpu_extensions` waits as long as the compiler needs."""
-    import nncf.torch
-    import nncf.torch.quantization.extensions  # noqa: F401  (registers the extensions to build)
-    with progress.stage("building/loading NNCF's torch extension (first use compiles it)"):
-        nncf.torch.force_build_cpu_extensions()
-
-
 def quantize_for_training(unet, calibration: list, recipe: Recipe) -> torch.nn.Module:
     """The UNet with NNCF fake quantizers, initialized on the same calibration inputs as PTQ."""
     import nncf
     from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
                                                        AdvancedSmoothQuantParameters, OverflowFix)
+    from .nncf_extension import ensure_nncf_extension
     from .quantize import quiet_nncf
     ensure_nncf_extension()
     advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix),
