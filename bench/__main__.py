@@ -1,4 +1,4 @@
-"""`bench report RUN_FOLDER`: re-render the summary of an earlier run from its records.csv."""
+"""bench: re-render a run's report, compare two runs, or tabulate runs across library versions."""
 import argparse
 import sys
 from pathlib import Path
@@ -12,14 +12,53 @@ def main(argv=None) -> int:
     report = commands.add_parser("report", help="print (and rewrite) a run folder's summary.md")
     report.add_argument("run", type=Path, help="a folder under results/, or results/latest")
     report.add_argument("--no-write", action="store_true", help="print only, leave summary.md as it is")
+    compare = commands.add_parser(
+        "compare", help="compare a run against a baseline; exit 1 on regression",
+        description="Each run is a results folder (records.csv, environment.json, benchmark.json) or a "
+                    "pytest-benchmark JSON file. Exit status: 0 no regression, 1 regression, 2 bad input.")
+    compare.add_argument("baseline", type=Path)
+    compare.add_argument("current", type=Path)
+    compare.add_argument("--thresholds", type=Path, default=None,
+                         help="a TOML file of per-metric limits (default: bench/thresholds.toml)")
+    compare.add_argument("--markdown", type=Path, default=None, help="also write the Markdown summary here")
+    compare.add_argument("--csv", type=Path, default=None, help="also write the full comparison table here")
+    versions = commands.add_parser("versions", help="one table of runs made under different library versions")
+    versions.add_argument("runs", type=Path, nargs="+", help="results folders; the first is the reference")
+    versions.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
     try:
-        text = render_summary(args.run)
-    except FileNotFoundError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+        return {"report": _report, "compare": _compare, "versions": _versions}[args.command](args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"bench {args.command}: {exc}", file=sys.stderr)
         return 2
+
+
+def _report(args) -> int:
+    text = render_summary(args.run)
     if not args.no_write:
         (args.run / "summary.md").write_text(text)
+    print(text)
+    return 0
+
+
+def _compare(args) -> int:
+    from .compare import compare_runs
+    from .thresholds import load_thresholds
+    comparison = compare_runs(args.baseline, args.current, load_thresholds(args.thresholds))
+    text = comparison.markdown()
+    if args.markdown:
+        args.markdown.write_text(text)
+    if args.csv:
+        comparison.table.to_csv(args.csv, index=False)
+    print(text)
+    return 1 if comparison.regressed else 0
+
+
+def _versions(args) -> int:
+    from .versions import versions_markdown, versions_table
+    text = versions_markdown(versions_table(args.runs))
+    if args.markdown:
+        args.markdown.write_text(text)
     print(text)
     return 0
 

@@ -39,5 +39,9 @@ def test_latency(case, settings, runner_for, benchmark, record):
         record(case.variant, case.steps, case.scheduler, "step_median", 1e3 * statistics.median(per_step), "ms")
     names = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae": "vae_decode_median",
              "vae_decoder": "vae_decode_median"}
+    # Every sample behind a median, so `bench compare` can tell a shift from noise (a rank test, not 2 numbers).
+    samples = {"step_median": [1e3 * s for s in per_step]}
     for name, seconds in per_call.items():
         record(case.variant, case.steps, case.scheduler, names[name], 1e3 * statistics.median(seconds), "ms")
+        samples[names[name]] = [1e3 * s for s in seconds]
+    benchmark.extra_info["samples_ms"] = samples
