@@ -131,6 +131,11 @@ def pytest_configure(config):
     from bench.records import Recorder
     config.stash[RECORDER] = Recorder()
     config.stash[EXTRAS] = {}
+    # pytest-benchmark opens --benchmark-json only at the very end and fails on a missing folder, which
+    # would lose the whole session's records: create the folder now.
+    benchmark_json = config.getoption("benchmark_json", None)
+    if benchmark_json and not config.option.collectonly:
+        Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_generate_tests(metafunc):
