@@ -45,9 +45,11 @@ def test_benchmark_json_into_a_folder_not_yet_made(tmp_path, shared_cache):
     """pytest-benchmark writes --benchmark-json last and fails on a missing folder; the session's records
     must survive that (it once cost an hour-long run)."""
     target = tmp_path / "new" / "deeper" / "benchmark.json"
-    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_footprint.py"), "-q",
-                             "--variants", "torch-fp32", "--results-dir", str(tmp_path / "results"),
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-q",
+                             "--variants", "ov-fp32", "--steps", "1", "--schedulers", "euler", "--rounds", "1",
+                             "--results-dir", str(tmp_path / "results"),
                              "--sdopt-cache", str(shared_cache.root), "--benchmark-json", str(target)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert target.is_file() and (tmp_path / "results" / "latest" / "records.csv").is_file()
+    assert (tmp_path / "results" / "latest" / "records.csv").is_file()
+    assert target.is_file() and (tmp_path / "results" / "latest" / "benchmark.json").is_file()
