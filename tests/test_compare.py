@@ -144,26 +144,27 @@ def test_versions_table(tmp_path, capsys):
 # --- Real suite runs on the tiny model, with a variant made worse on purpose --------------------------------
 
 
-def run_suite(tmp_path, name, suite, args, **inject):
+def run_suite(tmp_path, cache, name, suite, args, **inject):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "tests" / "plugins"), HF_HUB_OFFLINE="1", **inject)
-    if "SDOPT_TEST_CACHE" in os.environ:
-        env["SDOPT_CACHE"] = os.environ["SDOPT_TEST_CACHE"]
-    else:
-        env["SDOPT_CACHE"] = str(tmp_path / "cache")
     results = tmp_path / name
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / suite), "-p", "fault_injection",
-                             "-q", "--results-dir", str(results), "--benchmark-json", str(tmp_path / f"{name}.json")]
-                            + args, capture_output=True, text=True, cwd=ROOT, env=env)
+                             "-q", "--results-dir", str(results), "--sdopt-cache", str(cache.root),
+                             "--benchmark-json", str(tmp_path / f"{name}.json")] + args,
+                            capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return results / "latest"
 
 
 @pytest.mark.slow
-def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path):
+def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path, tiny_artifacts, shared_cache):
+    """Variants come built from the session cache, so no run measures right after a build."""
     args = ["--variants", "ov-fp32", "--steps", "8", "--schedulers", "euler", "--rounds", "9"]
-    base = run_suite(tmp_path, "base", "test_latency.py", args)
-    again = run_suite(tmp_path, "again", "test_latency.py", args)
-    slow = run_suite(tmp_path, "slow", "test_latency.py", args, SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2")
+    base = run_suite(tmp_path, shared_cache, "base", "test_latency.py", args)
+    again = run_suite(tmp_path, shared_cache, "again", "test_latency.py", args)
+    log = tmp_path / "injected.log"
+    slow = run_suite(tmp_path, shared_cache, "slow", "test_latency.py", args, SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2",
+                     SDOPT_INJECT_LOG=str(log))
+    assert log.read_text().splitlines() == ["slowed ov-fp32 by 0.2"]
     caught = compare_runs(base, slow)
     assert caught.regressed, caught.markdown()
     found = verdicts(caught)
@@ -174,10 +175,13 @@ def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path):
 
 
 @pytest.mark.slow
-def test_real_runs_catch_a_damaged_variant(tmp_path):
+def test_real_runs_catch_a_damaged_variant(tmp_path, tiny_artifacts, shared_cache):
     args = ["--variants", "torch-fp32,ov-fp32", "--steps", "2", "--quality-prompts", "2"]
-    base = run_suite(tmp_path, "base", "test_quality.py", args)
-    damaged = run_suite(tmp_path, "damaged", "test_quality.py", args, SDOPT_INJECT_SUBSTITUTE="ov-fp32=ov-fp32-noised")
+    base = run_suite(tmp_path, shared_cache, "base", "test_quality.py", args)
+    log = tmp_path / "injected.log"
+    damaged = run_suite(tmp_path, shared_cache, "damaged", "test_quality.py", args,
+                        SDOPT_INJECT_SUBSTITUTE="ov-fp32=ov-fp32-noised", SDOPT_INJECT_LOG=str(log))
+    assert log.read_text().splitlines() == ["served ov-fp32 by ov-fp32-noised"]
     result = compare_runs(base, damaged)
     table = result.table.set_index(["variant", "metric"])
     assert table.loc[("ov-fp32", "psnr"), "verdict"] == "regressed", result.markdown()

@@ -2,6 +2,8 @@
 
 SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2"     every UNet call of ov-fp32 takes 20% longer (it sleeps that long after)
 SDOPT_INJECT_SUBSTITUTE="ov-fp32=ov-fp32-noised"   ov-fp32's slot is served by another (damaged) variant
+SDOPT_INJECT_LOG=FILE                   one line per injection made, so a test can tell "not applied" apart
+                                        from "not detected"
 Load with `-p fault_injection` and tests/plugins on PYTHONPATH.
 """
 import os
@@ -11,6 +13,12 @@ import time
 def _pairs(variable: str) -> dict:
     value = os.environ.get(variable, "")
     return dict(item.split("=", 1) for item in value.split(",") if item)
+
+
+def _log(line: str) -> None:
+    if os.environ.get("SDOPT_INJECT_LOG"):
+        with open(os.environ["SDOPT_INJECT_LOG"], "a") as log:
+            log.write(line + "\n")
 
 
 def pytest_configure(config):
@@ -33,6 +41,7 @@ def pytest_configure(config):
                     time.sleep(factor * (time.perf_counter() - started))
                     return result
                 unet.forward = slow_forward
+                _log(f"slowed {variant.name} by {factor}")
             return variant
         bench.runner.open_variant = slowed_open_variant
     if substitutes:
@@ -40,5 +49,7 @@ def pytest_configure(config):
         build = sdopt.build
 
         def substituted_build(name, *args, **kwargs):
+            if name in substitutes:
+                _log(f"served {name} by {substitutes[name]}")
             return build(substitutes.get(name, name), *args, **kwargs)
         sdopt.build = substituted_build
