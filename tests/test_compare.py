@@ -156,6 +156,10 @@ def run_suite(tmp_path, cache, name, suite, args, **inject):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("SDOPT_TIMING_TESTS"), reason=(
+    "needs a quiet, dedicated machine (set SDOPT_TIMING_TESTS=1): on the 2-core CI VM the tiny UNet's latency "
+    "is bimodal between processes (11.8 / 16.7 / 11.8 / 17.4 ms in four back-to-back runs), a swing larger "
+    "than the 20% being injected"))
 def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path, tiny_artifacts, shared_cache):
     """Variants come built from the session cache, so no run measures right after a build."""
     args = ["--variants", "ov-fp32", "--steps", "8", "--schedulers", "euler", "--rounds", "9"]
