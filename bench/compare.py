@@ -81,25 +81,20 @@ def _judge(row, base: Run, cur: Run, thresholds: Thresholds) -> dict:
     out["limit"] = limit.describe()
     worse = limit.exceeded_by(b, c)
     better = _mirror(limit).exceeded_by(b, c)
-    samples_b, samples_c = base.samples.get(key), cur.samples.get(key)
     if not (worse or better):
-        verdict = "ok"
-    elif samples_b and samples_c:
+        return {**out, "verdict": "ok"}
+    verdict = "regressed" if worse else "improved"
+    samples_b, samples_c = base.samples.get(key), cur.samples.get(key)
+    if samples_b and samples_c:  # timings: the shift must also stand out from the samples' spread
         out["n_baseline"], out["n_current"] = len(samples_b), len(samples_c)
         if min(len(samples_b), len(samples_c)) < thresholds.min_samples:
-            verdict = "regressed" if worse else "improved"
             out["note"] = f"too few samples for a noise test (fewer than {thresholds.min_samples})"
         else:
             # Is the current sample stochastically larger (or smaller) than the baseline's?
-            larger_is_worse = limit.better == "lower"
-            alternative = "greater" if worse == larger_is_worse else "less"
+            alternative = "greater" if worse == (limit.better == "lower") else "less"
             out["p_value"] = float(mannwhitneyu(samples_c, samples_b, alternative=alternative).pvalue)
             if out["p_value"] >= thresholds.alpha:
                 verdict = "within noise"
-            else:
-                verdict = "regressed" if worse else "improved"
-    else:
-        verdict = "regressed" if worse else "improved"
     return {**out, "verdict": verdict}
 
 

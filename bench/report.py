@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .runs import read_environment
+
 BASELINE = "torch-fp32"
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
 # metric in the records -> column in the summary
@@ -93,7 +95,7 @@ def render_summary(run: Path) -> str:
     if not (run / "records.csv").is_file():
         raise FileNotFoundError(f"{run} has no records.csv: pass a run folder written by the suites")
     records = pd.read_csv(run / "records.csv")
-    env = json.loads((run / "environment.json").read_text()) if (run / "environment.json").is_file() else {}
+    env = read_environment(run)
     text = f"# sdopt-bench run {run.name}\n\n{environment_line(env)}\n\n"
     text += markdown(summary_table(records)) if not records.empty else "No measurements were recorded.\n"
     text += profile_section(run)
@@ -119,7 +121,7 @@ def render_figures(run: Path) -> dict:
             "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right} img{max-width:100%}</style>",
             f"<h1>sdopt-bench run {run.name}</h1>"]
-    env = json.loads((run / "environment.json").read_text()) if (run / "environment.json").is_file() else {}
+    env = read_environment(run)
     html.append(f"<p>{_escape(environment_line(env))}</p>")
     if not table.empty:
         shown = table.copy()

@@ -41,6 +41,12 @@ def load_run(path) -> Run:
     raise FileNotFoundError(f"{path}: neither a results folder (with records.csv) nor a pytest-benchmark .json file")
 
 
+def read_environment(folder: Path) -> dict:
+    """A run folder's environment fingerprint ({} when the run has none)."""
+    env_file = Path(folder) / "environment.json"
+    return json.loads(env_file.read_text()) if env_file.is_file() else {}
+
+
 def _load_folder(path: Path) -> Run:
     records_csv = path / "records.csv"
     if not records_csv.is_file():
@@ -48,8 +54,7 @@ def _load_folder(path: Path) -> Run:
         hint = f"; pytest-benchmark files here: {', '.join(found)} (pass one of them)" if found else ""
         raise FileNotFoundError(f"{path}: no records.csv, so not a results folder{hint}")
     records = _normalized(pd.read_csv(records_csv))
-    env_file = path / "environment.json"
-    environment = json.loads(env_file.read_text()) if env_file.is_file() else {}
+    environment = read_environment(path)
     bench_file = path / "benchmark.json"
     samples = samples_from_benchmarks(_read_json(bench_file)) if bench_file.is_file() else {}
     return Run(path, records, environment, samples)
