@@ -19,7 +19,8 @@ from .recipes import Recipe
 
 # A build method's version: bump it when what the method writes changes, so that cached artifacts of the
 # old code are not reused. Methods at version 1 leave it out of the key.
-METHOD_VERSIONS = {("openvino", "ptq"): 3}  # 2: no SmoothQuant on float MatMuls; 3: attention kept float
+# ptq 2: no SmoothQuant on float MatMuls; 3: attention kept float. tome 2: one plan per block, from its input.
+METHOD_VERSIONS = {("openvino", "ptq"): 3, ("openvino", "tome"): 2, ("torch", "tome"): 2}
 LIBRARIES = ("torch", "diffusers", "transformers", "openvino", "nncf", "optimum-intel")
 
 
@@ -94,8 +95,6 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
                               rebuild=rebuild)
 
 
-TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp")
-
 
 def base_spec(recipe: Recipe) -> str:
     """The base's name, carrying this recipe's ToMe options when the base merges tokens too (so that
@@ -103,21 +102,27 @@ def base_spec(recipe: Recipe) -> str:
     base = recipes.get(recipe.base)
     if not base.tome_ratio:
         return recipe.base
-    changed = {k: getattr(recipe, k) for k in TOME_OPTIONS if getattr(recipe, k) != getattr(base, k)}
+    changed = {k: getattr(recipe, k) for k in recipes.TOME_OPTIONS if getattr(recipe, k) != getattr(base, k)}
     return recipe.base + ("[" + ",".join(f"{k}={v}" for k, v in changed.items()) + "]" if changed else "")
 
 
-def torch_artifact_of(folder: Path) -> Path:
-    """The torch-fp32 artifact a chain of OpenVINO artifacts was built from (bases live side by side)."""
+def ancestor(folder: Path, wanted) -> Path:
+    """The nearest artifact in the chain of bases (this one included) whose recipe satisfies `wanted`."""
     manifest = read_manifest(folder)
-    while manifest["material"]["recipe"]["runtime"] != "torch" or manifest["material"]["recipe"]["method"] != "none":
-        folder = folder.parent / manifest["material"]["base"]
+    while not wanted(manifest["material"]["recipe"]):
+        folder = folder.parent / manifest["material"]["base"]  # bases live side by side
         manifest = read_manifest(folder)
     return folder
 
 
+def torch_artifact_of(folder: Path) -> Path:
+    """The torch-fp32 artifact a chain of OpenVINO artifacts was built from."""
+    return ancestor(folder, lambda recipe: recipe["runtime"] == "torch" and recipe["method"] == "none")
+
+
 def tome_settings(recipe: Recipe) -> dict:
-    return {"ratio": recipe.tome_ratio, "max_downsample": recipe.tome_max_downsample, "mlp": recipe.tome_mlp}
+    return {"ratio": recipe.tome_ratio, "max_downsample": recipe.tome_max_downsample, "mlp": recipe.tome_mlp,
+            "crossattn": recipe.tome_crossattn}
 
 
 def _tome_torch(recipe, source_folder, base, out, size, cache):
@@ -176,10 +181,17 @@ def _ptq(recipe, source_folder, base, out, size, cache):
     replace_ir(quantized, out / "unet" / IR)
 
 
+def without_token_merging(folder: Path) -> Path:
+    """The artifact a token-merged one was made from. ToMe changes what happens inside the UNet, hardly its
+    inputs (latents, timesteps, text embeddings), so int8 recipes at any ratio share its recorded inputs."""
+    return ancestor(folder, lambda recipe: recipe["method"] != "tome")
+
+
 def calibration_samples(base: Path, recipe: Recipe, size, cache: Cache) -> list:
-    """UNet inputs recorded while the base pipeline generates; cached, since recording is slow at scale
-    and every int8 recipe calibrated the same way shares them."""
+    """UNet inputs recorded while the base pipeline (ToMe left out) generates; cached, since recording is slow
+    at scale and every int8 recipe calibrated the same way shares them."""
     import numpy as np
+    base = without_token_merging(base)
     prompts = CALIBRATION_PROMPTS[:recipe.calibration_prompts]
     material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size)}
 

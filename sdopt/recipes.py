@@ -10,6 +10,7 @@ from .isa import has_int8_dot_product
 
 OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
 INT8_SCOPES = ("auto", "all", "conv-only")
+TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,12 @@ class Recipe:
     control: bool = False
     noise: float = 0.0  # relative std of the noise a "perturb" control adds to UNet weights
     training: Training | None = None  # QAT only
-    # Token merging (sdopt/tome.py): share of tokens merged before self-attention in blocks at most
-    # `tome_max_downsample` below the latent's resolution; 0 is off.
+    # Token merging (sdopt/tome.py): share of tokens merged before self-attention (and, if asked, before
+    # cross-attention and the MLP) in blocks at most `tome_max_downsample` below the latent's resolution; 0 is off.
     tome_ratio: float = 0.0
     tome_max_downsample: int = 1
     tome_mlp: bool = False
+    tome_crossattn: bool = False
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -116,7 +118,7 @@ class Recipe:
         if not self.control:
             data.pop("control")
         if not self.tome_ratio:  # keeps the keys of variants made before ToMe existed
-            for name in ("tome_ratio", "tome_max_downsample", "tome_mlp"):
+            for name in TOME_OPTIONS:
                 data.pop(name)
         if self.training is None:
             data.pop("training")
@@ -147,6 +149,9 @@ class Recipe:
         if not 0 <= recipe.tome_ratio <= 0.75:
             raise BadArgument(f"tome_ratio {recipe.tome_ratio} is outside [0, 0.75] (only non-destination tokens, "
                               f"3 of every 4, can merge)")
+        if recipe.tome_max_downsample not in (1, 2, 4, 8):
+            raise BadArgument(f"tome_max_downsample {recipe.tome_max_downsample} is not 1, 2, 4 or 8 (how far below "
+                              f"the latent's resolution blocks still merge)")
         return recipe
 
 

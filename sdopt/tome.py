@@ -1,14 +1,15 @@
-"""Token Merging (ToMe) for the UNet's self-attention, written to export to OpenVINO.
+"""Token Merging (ToMe) for the UNet's transformer blocks, written to export to OpenVINO.
 
-The idea is tomesd's (Bolya & Hoffman): before self-attention in the highest-resolution transformer blocks,
-merge the r source tokens most similar to a destination token, attend over fewer tokens, then copy results
-back ("unmerge"). What differs, so that the traced graph is static and every decision stays in it:
+The idea is tomesd's (Bolya & Hoffman): in the highest-resolution transformer blocks, merge the r source
+tokens most similar to a destination token before self-attention (optionally cross-attention and the MLP too),
+run the layer over fewer tokens, then copy results back ("unmerge"); the residual stream keeps every token.
+As in tomesd, one plan per block, from the block's input, serves all of its merged layers. What differs, so
+that the traced graph is static and every decision stays in it:
 - destinations are a fixed grid (the top-left token of every 2x2 cell), never random;
 - the top-r sources by cosine similarity are chosen by the graph itself (max, argsort -> TopK), so the IR
   decides per input, never a constant frozen from the export example;
 - merging is a weighted sum (scatter-add of tokens and of counts, then a divide), not scatter_reduce(mean);
 - r comes from the static token count, so shapes are static: one graph per resolution, as for any IR here.
-The similarity is taken on the block's normalized input (what attention sees); tomesd uses the raw input.
 """
 import math
 
@@ -69,29 +70,51 @@ class LatentSize(nn.Module):
         self.size = tuple(int(v) for v in sample.shape[-2:])
 
 
-class TokenMerged(nn.Module):
-    """Wraps a block's self-attention (or MLP): merge, run, unmerge. Counts the tokens it let through."""
+class BlockPlan(nn.Module):
+    """One transformer block's merge plan: made from the block's input by a pre-hook, dropped after the block
+    (so no tensors outlive the call). r is 0 in blocks below the resolution `max_downsample` allows."""
 
-    def __init__(self, inner: nn.Module, ratio: float, max_downsample: int, latent: LatentSize):
+    def __init__(self, ratio: float, max_downsample: int, latent: LatentSize):
         super().__init__()
-        self.inner, self.ratio, self.max_downsample, self.latent = inner, ratio, max_downsample, latent
-        self.tokens_in = self.tokens_out = None
+        self.ratio, self.max_downsample, self.latent = ratio, max_downsample, latent
+        self.merge = self.unmerge = None
 
-    def forward(self, hidden_states, *args, **kwargs):
+    def make(self, block, args, kwargs):
+        hidden_states = args[0] if args else kwargs["hidden_states"]
         tokens = int(hidden_states.shape[1])
         height, width = self.latent.size
         downsample = round(math.sqrt(height * width / tokens))
         r = int(tokens * self.ratio) if downsample <= self.max_downsample else 0
-        self.tokens_in, self.tokens_out = tokens, tokens - r
-        if r == 0:
+        if r:
+            self.merge, self.unmerge = merge_plan(hidden_states, -(-height // downsample), -(-width // downsample), r)
+
+    def drop(self, *unused):
+        self.merge = self.unmerge = None
+
+
+class TokenMerged(nn.Module):
+    """Wraps one layer of a block (self-attention, cross-attention or MLP): merge its input by the block's
+    plan, run, unmerge. Counts the tokens it let through: the proof that merging took effect."""
+
+    def __init__(self, inner: nn.Module, plan: BlockPlan):
+        super().__init__()
+        self.inner, self.plan = inner, plan
+        self.tokens_in = self.tokens_out = None
+
+    def forward(self, hidden_states, *args, **kwargs):
+        self.tokens_in = int(hidden_states.shape[1])
+        if self.plan.merge is None:
+            self.tokens_out = self.tokens_in
             return self.inner(hidden_states, *args, **kwargs)
-        merge, unmerge = merge_plan(hidden_states, -(-height // downsample), -(-width // downsample), r)
-        return unmerge(self.inner(merge(hidden_states), *args, **kwargs))
+        merged = self.plan.merge(hidden_states)
+        self.tokens_out = int(merged.shape[1])
+        return self.plan.unmerge(self.inner(merged, *args, **kwargs))
 
 
-def apply_tome(unet: nn.Module, ratio: float, max_downsample: int = 1, mlp: bool = False) -> list[TokenMerged]:
+def apply_tome(unet: nn.Module, ratio: float, max_downsample: int = 1, mlp: bool = False,
+               crossattn: bool = False) -> list[TokenMerged]:
     """Patch every transformer block of a diffusers UNet in place; returns the wrappers (for their counts).
-    Blocks below the resolution `max_downsample` allows pass their tokens through unchanged."""
+    Self-attention always merges; cross-attention and the MLP when asked (tomesd's merge_crossattn/merge_mlp)."""
     if not 0 <= ratio <= MAX_RATIO:
         raise ValueError(f"ToMe ratio {ratio} is outside [0, {MAX_RATIO}]: only non-destination tokens can merge")
     if max_downsample not in (1, 2, 4, 8):
@@ -101,9 +124,11 @@ def apply_tome(unet: nn.Module, ratio: float, max_downsample: int = 1, mlp: bool
     unet.register_forward_pre_hook(latent.remember, with_kwargs=True)
     wrappers = []
     for block in [m for m in unet.modules() if isinstance(m, BasicTransformerBlock)]:
-        names = ["attn1"] + (["ff"] if mlp else [])
-        for name in names:
-            wrapper = TokenMerged(getattr(block, name), ratio, max_downsample, latent)
+        block.tome_plan = plan = BlockPlan(ratio, max_downsample, latent)
+        block.register_forward_pre_hook(plan.make, with_kwargs=True)
+        block.register_forward_hook(plan.drop)
+        for name in ["attn1"] + (["attn2"] if crossattn and block.attn2 is not None else []) + (["ff"] if mlp else []):
+            wrapper = TokenMerged(getattr(block, name), plan)
             setattr(block, name, wrapper)
             wrappers.append(wrapper)
     return wrappers

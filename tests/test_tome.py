@@ -18,11 +18,12 @@ SIZE = (128, 128)
 HIGHEST = (SIZE[0] // 8) * (SIZE[1] // 8)  # tokens in the highest-resolution blocks of the tiny UNet
 
 
-def plain_merge(x: torch.Tensor, height: int, width: int, r: int) -> torch.Tensor:
+def plain_merge(x: torch.Tensor, height: int, width: int, r: int, values: torch.Tensor | None = None) -> torch.Tensor:
     """Token by token: destinations are the top-left token of each 2x2 cell; every other token finds its
-    most similar destination by cosine; the r best-matching sources are averaged into their destinations."""
+    most similar destination by cosine (on x); the r best-matching sources are averaged into their
+    destinations (the tokens of `values`, x itself unless given)."""
     out = []
-    for tokens in x:
+    for tokens, merged_values in zip(x, x if values is None else values):
         dst = [i for i in range(height * width) if (i // width) % 2 == 0 and (i % width) % 2 == 0]
         src = [i for i in range(height * width) if i not in dst]
         unit = tokens / tokens.norm(dim=-1, keepdim=True)
@@ -30,9 +31,9 @@ def plain_merge(x: torch.Tensor, height: int, width: int, r: int) -> torch.Tenso
         score = {s: float(unit[s] @ unit[best[s]]) for s in src}
         ranked = sorted(src, key=lambda s: -score[s])
         merged, kept = ranked[:r], ranked[r:]
-        rows = [tokens[s] for s in kept]
+        rows = [merged_values[s] for s in kept]
         for d in dst:
-            group = [tokens[d]] + [tokens[s] for s in merged if best[s] == d]
+            group = [merged_values[d]] + [merged_values[s] for s in merged if best[s] == d]
             rows.append(torch.stack(group).mean(0))
         out.append(torch.stack(rows))
     return torch.stack(out)
@@ -84,6 +85,41 @@ def test_ratio_zero_is_identical_and_the_ratio_sets_the_tokens(unet):
         apply_tome(copy.deepcopy(unet), 0.8)
 
 
+def test_one_plan_per_block_from_its_input_serves_every_merged_layer(unet):
+    """tomesd's design: the decision is made once per block on the block's input, and self-attention,
+    cross-attention and the MLP each merge their own (normalized) input by it."""
+    from diffusers.models.attention import BasicTransformerBlock
+    merged_unet = copy.deepcopy(unet)
+    wrappers = apply_tome(merged_unet, 0.5, max_downsample=2, mlp=True, crossattn=True)
+    block = next(m for m in merged_unet.modules() if isinstance(m, BasicTransformerBlock))
+    seen = {}
+
+    def keep_input(name):
+        def hook(module, args, kwargs):
+            seen.setdefault(name, args[0] if args else kwargs["hidden_states"])
+        return hook
+    block.register_forward_pre_hook(keep_input("block"), with_kwargs=True)
+    for name in ("attn1", "attn2", "ff"):
+        getattr(block, name).inner.register_forward_pre_hook(keep_input(name), with_kwargs=True)
+    with torch.no_grad():
+        merged_unet(*_inputs(), return_dict=False)
+    x = seen["block"]
+    side, r = int(x.shape[1] ** 0.5), int(x.shape[1] * 0.5)
+    torch.testing.assert_close(seen["attn1"], plain_merge(x, side, side, r, values=block.norm1(x)),
+                               rtol=1e-4, atol=1e-5)
+    assert seen["attn2"].shape[1] == seen["ff"].shape[1] == x.shape[1] - r
+    # every level down to max_downsample=2 merged, in all three layers; the level below passes through
+    counts = {(w.tokens_in, w.tokens_out) for w in wrappers}
+    assert {(HIGHEST, HIGHEST - HIGHEST // 2), (HIGHEST // 4, HIGHEST // 4 - HIGHEST // 8)} <= counts
+    assert len(wrappers) == 3 * sum(isinstance(m, BasicTransformerBlock) for m in merged_unet.modules())
+
+
+def test_int8_recipes_at_any_ratio_calibrate_on_the_unmerged_pipelines_inputs(tiny_artifacts):
+    from sdopt.build import without_token_merging
+    assert without_token_merging(tiny_artifacts["ov-tome-fp32"]) == tiny_artifacts["ov-fp32"]
+    assert without_token_merging(tiny_artifacts["ov-fp32"]) == tiny_artifacts["ov-fp32"]
+
+
 def _attention_tokens(folder) -> set:
     model = ov.Core().read_model(folder / "unet" / "openvino_model.xml")
     return {op.input(0).get_partial_shape()[2].get_length() for op in model.get_ops()
@@ -98,6 +134,19 @@ def test_the_ir_attends_over_fewer_tokens(tiny_artifacts, shared_cache):
         assert keep in _attention_tokens(tiny_artifacts[name]), name  # self-attention at the top level
     sweep = sdopt.build("ov-tome-fp32[tome_ratio=0.6]", "tiny", cache=shared_cache)
     assert HIGHEST - int(HIGHEST * 0.6) in _attention_tokens(sweep)
+
+
+def test_the_ir_makes_one_decision_per_block_however_many_layers_merge(shared_cache):
+    def ops(spec):
+        model = ov.Core().read_model(sdopt.build(spec, "tiny", cache=shared_cache) / "unet" / "openvino_model.xml")
+        topk = sum(op.get_type_name() == "TopK" for op in model.get_ops())
+        queries = sorted(op.input(0).get_partial_shape()[2].get_length() for op in model.get_ops()
+                         if op.get_type_name() == "ScaledDotProductAttention")
+        return topk, queries
+    attention_only, attention_queries = ops("ov-tome-fp32[tome_max_downsample=2]")
+    everything, all_queries = ops("ov-tome-fp32[tome_max_downsample=2,tome_mlp=true,tome_crossattn=true]")
+    assert everything == attention_only > 0  # the similarity ranking is not repeated per merged layer
+    assert sum(all_queries) < sum(attention_queries)  # cross-attention's queries are merged too
 
 
 def test_torch_and_openvino_tome_agree_and_decide_per_input(tiny_artifacts):
