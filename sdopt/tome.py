@@ -33,26 +33,33 @@ def merge_plan(x: torch.Tensor, height: int, width: int, r: int):
     kept, merged = order[:, r:], order[:, :r]  # sources that stay, and those merged into a destination
     into = best_dst.gather(1, merged)  # the destination of each merged source
 
-    def expand(index, width_=channels):
-        return index.unsqueeze(-1).expand(-1, -1, width_)
+    n_kept, n_dst = tokens - len(dst_idx) - r, len(dst_idx)
+    kept_at, merged_at = src_idx[kept], src_idx[merged]  # token positions of kept and merged sources
+    # Made once per plan, not per merged layer: how many tokens each destination averages, and where every
+    # token's value lives after merging (unmerge is then one row gather, not gather + concat + scatter).
+    counts = torch.ones(batch, n_dst, 1, dtype=x.dtype).scatter_add(1, into.unsqueeze(-1),
+                                                                   torch.ones(batch, r, 1, dtype=x.dtype))
+    origin = torch.zeros(batch, tokens, dtype=torch.long).scatter(
+        1, torch.cat([kept_at, merged_at, dst_idx.expand(batch, -1)], dim=1),
+        torch.cat([torch.arange(n_kept).expand(batch, -1), n_kept + into,
+                   n_kept + torch.arange(n_dst).expand(batch, -1)], dim=1))
+    first_row = torch.arange(batch).unsqueeze(1)
+
+    def rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """t[b, index[b]] as one Gather of whole rows of the flattened tensor: OpenVINO copies a row at a
+        time, where torch.gather's GatherElements goes element by element (measured: the larger cost)."""
+        b, n, c = (int(v) for v in t.shape)
+        picked = t.reshape(b * n, c).index_select(0, (index + first_row * n).reshape(-1))
+        return picked.reshape(b, int(index.shape[1]), c)
 
     def merge(t: torch.Tensor) -> torch.Tensor:
-        sources, destinations = t.index_select(1, src_idx), t.index_select(1, dst_idx)
-        summed = destinations.scatter_add(1, expand(into, t.shape[-1]),
-                                          sources.gather(1, expand(merged, t.shape[-1])))
-        counts = torch.ones_like(destinations[..., :1]).scatter_add(
-            1, expand(into, 1), torch.ones_like(sources[:, :r, :1]))
-        return torch.cat([sources.gather(1, expand(kept, t.shape[-1])), summed / counts], dim=1)
+        width_ = int(t.shape[-1])
+        summed = t.index_select(1, dst_idx).scatter_add(1, into.unsqueeze(-1).expand(-1, -1, width_),
+                                                        rows(t, merged_at))
+        return torch.cat([rows(t, kept_at), summed / counts], dim=1)
 
     def unmerge(t: torch.Tensor) -> torch.Tensor:
-        width_ = t.shape[-1]
-        kept_values, destinations = t[:, : kept.shape[1]], t[:, kept.shape[1]:]
-        merged_values = destinations.gather(1, expand(into, width_))
-        src_positions = src_idx.unsqueeze(0).expand(batch, -1)
-        positions = torch.cat([src_positions.gather(1, kept), src_positions.gather(1, merged),
-                               dst_idx.unsqueeze(0).expand(batch, -1)], dim=1)
-        values = torch.cat([kept_values, merged_values, destinations], dim=1)
-        return torch.zeros(batch, tokens, width_, dtype=t.dtype).scatter(1, expand(positions, width_), values)
+        return rows(t, origin)
 
     return merge, unmerge
 

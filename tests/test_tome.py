@@ -48,9 +48,24 @@ def test_merge_decisions_match_a_plain_restatement():
         assert merged.shape == (2, 64 - r, 16)
         torch.testing.assert_close(merged, plain_merge(x, 8, 8, r), rtol=1e-5, atol=1e-6)
         restored = unmerge(merged)
-        assert restored.shape == x.shape
+        torch.testing.assert_close(restored, plain_unmerge(x, 8, 8, r), rtol=1e-5, atol=1e-6)
         if r == 0:
             torch.testing.assert_close(restored, x)
+
+
+def plain_unmerge(x: torch.Tensor, height: int, width: int, r: int) -> torch.Tensor:
+    """After merge and unmerge, a token holds its own value if it stayed, else its group's average."""
+    out = x.clone()
+    for b, tokens in enumerate(x):
+        dst = [i for i in range(height * width) if (i // width) % 2 == 0 and (i % width) % 2 == 0]
+        src = [i for i in range(height * width) if i not in dst]
+        unit = tokens / tokens.norm(dim=-1, keepdim=True)
+        best = {s: max(dst, key=lambda d: float(unit[s] @ unit[d])) for s in src}
+        merged = sorted(src, key=lambda s: -float(unit[s] @ unit[best[s]]))[:r]
+        for d in dst:
+            group = [d] + [s for s in merged if best[s] == d]
+            out[b, group] = tokens[group].mean(0)
+    return out
 
 
 @pytest.fixture(scope="module")
