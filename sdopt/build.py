@@ -96,7 +96,6 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
                               rebuild=rebuild)
 
 
-
 def base_spec(recipe: Recipe) -> str:
     """The base's name, carrying this recipe's ToMe options when the base merges tokens too (so that
     `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default)."""
@@ -122,8 +121,8 @@ def torch_artifact_of(folder: Path) -> Path:
 
 
 def tome_settings(recipe: Recipe) -> dict:
-    return {"ratio": recipe.tome_ratio, "max_downsample": recipe.tome_max_downsample, "mlp": recipe.tome_mlp,
-            "crossattn": recipe.tome_crossattn}
+    """apply_tome's keyword arguments: the recipe's tome_* fields without the prefix."""
+    return {name.removeprefix("tome_"): getattr(recipe, name) for name in recipes.TOME_OPTIONS}
 
 
 def _tome_torch(recipe, source_folder, base, out, size, cache):

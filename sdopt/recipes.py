@@ -11,6 +11,8 @@ from .isa import has_int8_dot_product
 OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
 INT8_SCOPES = ("auto", "all", "conv-only")
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
+TOME_MAX_RATIO = 0.75  # the non-destination share of tokens (3 of every 4): no more can be merged
+TOME_DOWNSAMPLES = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -146,12 +148,12 @@ class Recipe:
             recipe = replace(recipe, training=replace(recipe.training, **training))
         if recipe.training is not None:
             recipe.training.check()
-        if not 0 <= recipe.tome_ratio <= 0.75:
-            raise BadArgument(f"tome_ratio {recipe.tome_ratio} is outside [0, 0.75] (only non-destination tokens, "
-                              f"3 of every 4, can merge)")
-        if recipe.tome_max_downsample not in (1, 2, 4, 8):
-            raise BadArgument(f"tome_max_downsample {recipe.tome_max_downsample} is not 1, 2, 4 or 8 (how far below "
-                              f"the latent's resolution blocks still merge)")
+        if not 0 <= recipe.tome_ratio <= TOME_MAX_RATIO:
+            raise BadArgument(f"tome_ratio {recipe.tome_ratio} is outside [0, {TOME_MAX_RATIO}] (only "
+                              f"non-destination tokens, 3 of every 4, can merge)")
+        if recipe.tome_max_downsample not in TOME_DOWNSAMPLES:
+            raise BadArgument(f"tome_max_downsample {recipe.tome_max_downsample} is not one of {TOME_DOWNSAMPLES} "
+                              f"(how far below the latent's resolution blocks still merge)")
         return recipe
 
 

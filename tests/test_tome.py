@@ -18,19 +18,24 @@ SIZE = (128, 128)
 HIGHEST = (SIZE[0] // 8) * (SIZE[1] // 8)  # tokens in the highest-resolution blocks of the tiny UNet
 
 
+def plain_matches(tokens: torch.Tensor, height: int, width: int, r: int):
+    """Destinations (top-left of each 2x2 cell), each source's most similar destination by cosine, and the
+    sources ranked by that similarity split into the r merged and the kept."""
+    dst = [i for i in range(height * width) if (i // width) % 2 == 0 and (i % width) % 2 == 0]
+    src = [i for i in range(height * width) if i not in dst]
+    unit = tokens / tokens.norm(dim=-1, keepdim=True)
+    best = {s: max(dst, key=lambda d: float(unit[s] @ unit[d])) for s in src}
+    ranked = sorted(src, key=lambda s: -float(unit[s] @ unit[best[s]]))
+    return dst, best, ranked[:r], ranked[r:]
+
+
 def plain_merge(x: torch.Tensor, height: int, width: int, r: int, values: torch.Tensor | None = None) -> torch.Tensor:
     """Token by token: destinations are the top-left token of each 2x2 cell; every other token finds its
     most similar destination by cosine (on x); the r best-matching sources are averaged into their
     destinations (the tokens of `values`, x itself unless given)."""
     out = []
     for tokens, merged_values in zip(x, x if values is None else values):
-        dst = [i for i in range(height * width) if (i // width) % 2 == 0 and (i % width) % 2 == 0]
-        src = [i for i in range(height * width) if i not in dst]
-        unit = tokens / tokens.norm(dim=-1, keepdim=True)
-        best = {s: max(dst, key=lambda d: float(unit[s] @ unit[d])) for s in src}
-        score = {s: float(unit[s] @ unit[best[s]]) for s in src}
-        ranked = sorted(src, key=lambda s: -score[s])
-        merged, kept = ranked[:r], ranked[r:]
+        dst, best, merged, kept = plain_matches(tokens, height, width, r)
         rows = [merged_values[s] for s in kept]
         for d in dst:
             group = [merged_values[d]] + [merged_values[s] for s in merged if best[s] == d]
@@ -57,11 +62,7 @@ def plain_unmerge(x: torch.Tensor, height: int, width: int, r: int) -> torch.Ten
     """After merge and unmerge, a token holds its own value if it stayed, else its group's average."""
     out = x.clone()
     for b, tokens in enumerate(x):
-        dst = [i for i in range(height * width) if (i // width) % 2 == 0 and (i % width) % 2 == 0]
-        src = [i for i in range(height * width) if i not in dst]
-        unit = tokens / tokens.norm(dim=-1, keepdim=True)
-        best = {s: max(dst, key=lambda d: float(unit[s] @ unit[d])) for s in src}
-        merged = sorted(src, key=lambda s: -float(unit[s] @ unit[best[s]]))[:r]
+        dst, best, merged, _ = plain_matches(tokens, height, width, r)
         for d in dst:
             group = [d] + [s for s in merged if best[s] == d]
             out[b, group] = tokens[group].mean(0)
