@@ -148,13 +148,18 @@ class Recipe:
             recipe = replace(recipe, training=replace(recipe.training, **training))
         if recipe.training is not None:
             recipe.training.check()
-        if not 0 <= recipe.tome_ratio <= TOME_MAX_RATIO:
-            raise BadArgument(f"tome_ratio {recipe.tome_ratio} is outside [0, {TOME_MAX_RATIO}] (only "
-                              f"non-destination tokens, 3 of every 4, can merge)")
-        if recipe.tome_max_downsample not in TOME_DOWNSAMPLES:
-            raise BadArgument(f"tome_max_downsample {recipe.tome_max_downsample} is not one of {TOME_DOWNSAMPLES} "
-                              f"(how far below the latent's resolution blocks still merge)")
+        check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
         return recipe
+
+
+def check_tome(ratio: float, max_downsample: int) -> None:
+    """ToMe's limits, for recipes and for apply_tome called directly."""
+    if not 0 <= ratio <= TOME_MAX_RATIO:
+        raise BadArgument(f"tome_ratio {ratio} is outside [0, {TOME_MAX_RATIO}] (only non-destination tokens, "
+                          f"3 of every 4, can merge)")
+    if max_downsample not in TOME_DOWNSAMPLES:
+        raise BadArgument(f"tome_max_downsample {max_downsample} is not one of {TOME_DOWNSAMPLES} (how far below "
+                          f"the latent's resolution blocks still merge)")
 
 
 REGISTRY: dict[str, Recipe] = {}

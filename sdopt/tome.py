@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from .recipes import TOME_DOWNSAMPLES, TOME_MAX_RATIO
+from .recipes import check_tome
 
 
 def merge_plan(x: torch.Tensor, height: int, width: int, r: int):
@@ -122,10 +122,7 @@ def apply_tome(unet: nn.Module, ratio: float, max_downsample: int = 1, mlp: bool
                crossattn: bool = False) -> list[TokenMerged]:
     """Patch every transformer block of a diffusers UNet in place; returns the wrappers (for their counts).
     Self-attention always merges; cross-attention and the MLP when asked (tomesd's merge_crossattn/merge_mlp)."""
-    if not 0 <= ratio <= TOME_MAX_RATIO:
-        raise ValueError(f"ToMe ratio {ratio} is outside [0, {TOME_MAX_RATIO}]: only non-destination tokens can merge")
-    if max_downsample not in TOME_DOWNSAMPLES:
-        raise ValueError(f"max_downsample {max_downsample} is not one of {TOME_DOWNSAMPLES}")
+    check_tome(ratio, max_downsample)
     from diffusers.models.attention import BasicTransformerBlock
     latent = LatentSize()
     unet.register_forward_pre_hook(latent.remember, with_kwargs=True)
