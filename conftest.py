@@ -28,6 +28,9 @@ def pytest_addoption(parser):
     group.addoption("--prompts", default=None, help="a file with one prompt per line (default: built-in)")
     group.addoption("--seed", type=int, default=42)
     group.addoption("--rounds", type=int, default=3, help="timed generations per latency case")
+    group.addoption("--interleave", action="store_true",
+                    help="time the latency rounds round-robin (every variant once, then again), so that drift on a "
+                         "shared machine reaches every variant alike; each round reloads its variant")
     group.addoption("--threads", type=int, default=None, help="inference threads (default: all usable cores)")
     group.addoption("--sdopt-cache", default=None, help="variant cache (default: $SDOPT_CACHE or ~/.cache/sdopt)")
     group.addoption("--rebuild", action="store_true", help="rebuild the requested variants")
@@ -51,6 +54,7 @@ class Settings:
     prompts: tuple
     seed: int
     rounds: int
+    interleave: bool
     threads: int | None
     cache: object
     rebuild: bool
@@ -105,6 +109,8 @@ def _settings(config) -> Settings:
             prompts = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
             if not prompts:
                 raise sdopt.BadArgument(f"--prompts {path} holds no prompt")
+        if opt.rounds <= 0:
+            raise sdopt.BadArgument(f"--rounds must be at least 1, got {opt.rounds}")
         if opt.quality_prompts <= 0:
             raise sdopt.BadArgument(f"--quality-prompts must be at least 1, got {opt.quality_prompts}")
         seeds = tuple(int(v) for v in _split(opt.seeds))
@@ -117,8 +123,8 @@ def _settings(config) -> Settings:
     except (sdopt.SdoptError, ValueError) as exc:
         raise pytest.UsageError(str(exc)) from None
     return Settings(opt.model, variants, steps, _split(opt.schedulers), resolution, prompts, opt.seed, opt.rounds,
-                    opt.threads, sdopt.Cache(opt.sdopt_cache), opt.rebuild, opt.profile, Path(opt.results_dir),
-                    prompts[:opt.quality_prompts], seeds, fid_reference, opt.clip_model)
+                    opt.interleave, opt.threads, sdopt.Cache(opt.sdopt_cache), opt.rebuild, opt.profile,
+                    Path(opt.results_dir), prompts[:opt.quality_prompts], seeds, fid_reference, opt.clip_model)
 
 
 def settings_of(config) -> Settings:
@@ -145,8 +151,24 @@ def pytest_generate_tests(metafunc):
     if "case" in metafunc.fixturenames:
         cases = [Case(v, n, sch) for v in s.variants for n in s.steps for sch in s.schedulers]
         metafunc.parametrize("case", cases, ids=str)
+        if "latency_round" in metafunc.fixturenames and s.interleave:
+            metafunc.parametrize("latency_round", range(s.rounds), ids=lambda r: f"round{r}")
     else:
         metafunc.parametrize("variant_name", s.variants)
+
+
+def pytest_collection_modifyitems(items):
+    """--interleave: all first rounds, then all second rounds...; the stable sort keeps everything else in place."""
+    def round_of(item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("latency_round", 0) if callspec else 0
+    items.sort(key=round_of)
+
+
+@pytest.fixture
+def latency_round():
+    """Which round of its case a latency test times; None (all rounds at once) unless --interleave."""
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -86,26 +86,26 @@ def _sdopt_benchmarks(bench: dict):
 
 
 def samples_from_benchmarks(bench: dict) -> dict:
+    """key -> every sample of that case; interleaved runs hold one benchmark entry per round, pooled here."""
     samples = {}
     for info, stats in _sdopt_benchmarks(bench):
         base = (info["model"], info["variant"], int(info["steps"]), info["scheduler"], info["resolution"])
         rounds = list(stats.get("data") or [])
         if rounds:
-            samples[base + ("latency_median",)] = rounds
-            samples[base + ("latency_min",)] = rounds
+            samples.setdefault(base + ("latency_median",), []).extend(rounds)
+            samples.setdefault(base + ("latency_min",), []).extend(rounds)
         for metric, values in info.get("samples_ms", {}).items():
-            samples[base + (metric,)] = list(values)
+            samples.setdefault(base + (metric,), []).extend(values)
     return samples
 
 
 def records_from_benchmarks(bench: dict) -> pd.DataFrame:
     rows = []
-    for info, stats in _sdopt_benchmarks(bench):
-        base = dict(model=info["model"], variant=info["variant"], steps=int(info["steps"]),
-                    scheduler=info["scheduler"], resolution=info["resolution"])
-        rows.append({**base, "metric": "latency_median", "value": stats["median"], "unit": "s"})
-        rows.append({**base, "metric": "latency_min", "value": stats["min"], "unit": "s"})
-        for metric, values in info.get("samples_ms", {}).items():
-            if values:
-                rows.append({**base, "metric": metric, "value": statistics.median(values), "unit": "ms"})
+    for key, values in samples_from_benchmarks(bench).items():
+        if not values:
+            continue
+        model, variant, steps, scheduler, resolution, metric = key
+        value = min(values) if metric == "latency_min" else statistics.median(values)
+        rows.append(dict(model=model, variant=variant, steps=steps, scheduler=scheduler, resolution=resolution,
+                         metric=metric, value=value, unit="s" if metric.startswith("latency_") else "ms"))
     return _normalized(pd.DataFrame(rows, columns=COLUMNS))

@@ -1,10 +1,30 @@
 """End-to-end latency per variant x steps x scheduler (pytest-benchmark), per-step and per-component times."""
 import statistics
+from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
+
+NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae": "vae_decode_median",
+         "vae_decoder": "vae_decode_median"}
 
 
-def test_latency(case, settings, runner_for, benchmark, record):
+@dataclass
+class Timings:
+    """Every timed sample of one case, pooled over its rounds (which --interleave spreads over the session)."""
+    rounds: list = field(default_factory=list)  # seconds per generation
+    per_step: list = field(default_factory=list)  # seconds
+    per_call: dict = field(default_factory=dict)  # component -> seconds per call
+    rounds_done: int = 0
+
+
+@pytest.fixture(scope="session")
+def timings_of():
+    pooled = {}
+    return lambda case: pooled.setdefault(case, Timings())
+
+
+def test_latency(case, latency_round, settings, runner_for, benchmark, record, timings_of):
     runner = runner_for(case.variant)
     height, width = settings.resolution
     call = dict(prompt=settings.prompts[0], steps=case.steps, scheduler=case.scheduler, seed=settings.seed,
@@ -16,6 +36,7 @@ def test_latency(case, settings, runner_for, benchmark, record):
     image = np.asarray(first.images[0])
     assert image.shape == (height, width, 3), f"{case}: image of shape {image.shape}"
 
+    rounds = settings.rounds if latency_round is None else 1
     per_step, per_call, callbacks = [], {}, []
 
     def timed_generation():
@@ -27,21 +48,30 @@ def test_latency(case, settings, runner_for, benchmark, record):
 
     benchmark.extra_info.update(variant=case.variant, steps=case.steps, scheduler=case.scheduler,
                                 model=settings.model, resolution=settings.resolution_label)
-    benchmark.pedantic(timed_generation, rounds=settings.rounds, iterations=1, warmup_rounds=0)
-
-    rounds = benchmark.stats.stats.data if benchmark.stats else []
+    benchmark.pedantic(timed_generation, rounds=rounds, iterations=1, warmup_rounds=0)
     # One UNet call per denoising step (schedulers may add steps, as PNDM's warm-up does).
-    assert len(per_call["unet"]) == sum(callbacks) >= settings.rounds * case.steps, (per_call["unet"], callbacks)
-    if rounds:
-        record(case.variant, case.steps, case.scheduler, "latency_median", statistics.median(rounds), "s")
-        record(case.variant, case.steps, case.scheduler, "latency_min", min(rounds), "s")
-    if per_step:
-        record(case.variant, case.steps, case.scheduler, "step_median", 1e3 * statistics.median(per_step), "ms")
-    names = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae": "vae_decode_median",
-             "vae_decoder": "vae_decode_median"}
+    assert len(per_call["unet"]) == sum(callbacks) >= rounds * case.steps, (per_call["unet"], callbacks)
     # Every sample behind a median, so `bench compare` can tell a shift from noise (a rank test, not 2 numbers).
-    samples = {"step_median": [1e3 * s for s in per_step]}
+    benchmark.extra_info["samples_ms"] = {"step_median": [1e3 * s for s in per_step]} | {
+        NAMES[name]: [1e3 * s for s in seconds] for name, seconds in per_call.items()}
+
+    pooled = timings_of(case)
+    pooled.rounds.extend(benchmark.stats.stats.data if benchmark.stats else [])
+    pooled.per_step.extend(per_step)
     for name, seconds in per_call.items():
-        record(case.variant, case.steps, case.scheduler, names[name], 1e3 * statistics.median(seconds), "ms")
-        samples[names[name]] = [1e3 * s for s in seconds]
-    benchmark.extra_info["samples_ms"] = samples
+        pooled.per_call.setdefault(name, []).extend(seconds)
+    pooled.rounds_done += rounds
+    if pooled.rounds_done == settings.rounds:  # the case's last round: its records, over all its samples
+        _record_case(case, pooled, record)
+
+
+def _record_case(case, pooled: Timings, record) -> None:
+    def add(metric, value, unit):
+        record(case.variant, case.steps, case.scheduler, metric, value, unit)
+    if pooled.rounds:
+        add("latency_median", statistics.median(pooled.rounds), "s")
+        add("latency_min", min(pooled.rounds), "s")
+    if pooled.per_step:
+        add("step_median", 1e3 * statistics.median(pooled.per_step), "ms")
+    for name, seconds in pooled.per_call.items():
+        add(NAMES[name], 1e3 * statistics.median(seconds), "ms")

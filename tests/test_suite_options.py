@@ -53,3 +53,26 @@ def test_benchmark_json_into_a_folder_not_yet_made(tmp_path, shared_cache):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (tmp_path / "results" / "latest" / "records.csv").is_file()
     assert target.is_file() and (tmp_path / "results" / "latest" / "benchmark.json").is_file()
+
+
+def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(tmp_path, shared_cache):
+    from bench.runs import load_run
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-v",
+                             "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
+                             "--rounds", "2", "--interleave", "--results-dir", str(tmp_path / "results"),
+                             "--sdopt-cache", str(shared_cache.root),
+                             "--benchmark-json", str(tmp_path / "benchmark.json")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    ran = [line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line]
+    assert ran == ["test_latency[torch-fp32-1-euler-round0]", "test_latency[ov-fp32-1-euler-round0]",
+                   "test_latency[torch-fp32-1-euler-round1]", "test_latency[ov-fp32-1-euler-round1]"]
+    run = load_run(tmp_path / "results" / "latest")
+    latency = run.records[run.records.metric == "latency_median"]
+    assert sorted(latency.variant) == ["ov-fp32", "torch-fp32"]  # one row per case, not one per round
+    from_json = load_run(tmp_path / "benchmark.json")
+    for variant in ("torch-fp32", "ov-fp32"):
+        key = ("tiny", variant, 1, "euler", "128x128", "latency_median")
+        assert len(run.samples[key]) == 2 and run.samples[key] == from_json.samples[key]
+        recorded = latency[latency.variant == variant].value.item()
+        assert recorded == pytest.approx(sorted(run.samples[key])[0] / 2 + sorted(run.samples[key])[1] / 2)
