@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
     (["--model", "/nonexistent/model"], "no model_index.json"),
     (["--fid-reference", "/nonexistent/images"], "is not a folder of images"),
     (["--quality-prompts", "0"], "--quality-prompts must be at least 1"),
+    (["--rounds", "0"], "--rounds must be at least 1"),
 ])
 def test_bad_suite_option(tmp_path, option, message):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites"), "--collect-only", "-q",
