@@ -39,10 +39,13 @@ def merge_plan(x: torch.Tensor, height: int, width: int, r: int):
     # token's value lives after merging (unmerge is then one row gather, not gather + concat + scatter).
     counts = torch.ones(batch, n_dst, 1, dtype=x.dtype).scatter_add(1, into.unsqueeze(-1),
                                                                    torch.ones(batch, r, 1, dtype=x.dtype))
+    # At the top ratio every source merges and none is kept: zero-size tensors would follow, which OpenVINO's
+    # compiler does not survive (a divide-by-zero trap in libopenvino), so the kept part is left out instead.
+    placed = [(merged_at, n_kept + into), (dst_idx.expand(batch, -1), n_kept + torch.arange(n_dst).expand(batch, -1))]
+    if n_kept:
+        placed.insert(0, (kept_at, torch.arange(n_kept).expand(batch, -1)))
     origin = torch.zeros(batch, tokens, dtype=torch.long).scatter(
-        1, torch.cat([kept_at, merged_at, dst_idx.expand(batch, -1)], dim=1),
-        torch.cat([torch.arange(n_kept).expand(batch, -1), n_kept + into,
-                   n_kept + torch.arange(n_dst).expand(batch, -1)], dim=1))
+        1, torch.cat([at for at, _ in placed], dim=1), torch.cat([row for _, row in placed], dim=1))
     first_row = torch.arange(batch).unsqueeze(1)
 
     def rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -56,7 +59,7 @@ def merge_plan(x: torch.Tensor, height: int, width: int, r: int):
         width_ = int(t.shape[-1])
         summed = t.index_select(1, dst_idx).scatter_add(1, into.unsqueeze(-1).expand(-1, -1, width_),
                                                         rows(t, merged_at))
-        return torch.cat([rows(t, kept_at), summed / counts], dim=1)
+        return torch.cat([rows(t, kept_at), summed / counts], dim=1) if n_kept else summed / counts
 
     def unmerge(t: torch.Tensor) -> torch.Tensor:
         return rows(t, origin)

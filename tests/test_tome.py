@@ -89,7 +89,7 @@ def test_ratio_zero_is_identical_and_the_ratio_sets_the_tokens(unet):
         zero = copy.deepcopy(unet)
         apply_tome(zero, 0.0)
         assert torch.equal(zero(*x, return_dict=False)[0], plain)
-        for ratio in (0.2, 0.4, 0.6):
+        for ratio in (0.2, 0.4, 0.6, recipes.TOME_MAX_RATIO):
             merged_unet = copy.deepcopy(unet)
             wrappers = apply_tome(merged_unet, ratio)
             output = merged_unet(*x, return_dict=False)[0]
@@ -175,6 +175,17 @@ def test_torch_and_openvino_tome_agree_and_decide_per_input(tiny_artifacts):
         assert float((a - b).norm() / a.norm()) < 1e-4
     counts = {(w.tokens_in, w.tokens_out) for w in torch_tome.tome}
     assert (HIGHEST, HIGHEST - int(HIGHEST * 0.4)) in counts
+
+
+def test_the_top_ratio_merges_every_source_in_the_ir_too(shared_cache):
+    """At 0.75 no source token is kept; the IR once crashed OpenVINO on the zero-size tensors that left."""
+    spec = f"tome_ratio={recipes.TOME_MAX_RATIO}"
+    ov_tome = sdopt.open_variant(sdopt.build(f"ov-tome-fp32[{spec}]", "tiny", cache=shared_cache))
+    assert HIGHEST // 4 in _attention_tokens(ov_tome.folder)  # only the destinations remain
+    torch_tome = sdopt.open_variant(sdopt.build(f"torch-tome[{spec}]", "tiny", cache=shared_cache))
+    a = torch_tome.generate("a bowl of soup", 2, "euler", 0, *SIZE).latents
+    b = ov_tome.generate("a bowl of soup", 2, "euler", 0, *SIZE).latents
+    assert float((a - b).norm() / a.norm()) < 1e-4
 
 
 def test_ratio_options_reach_the_base_and_bad_ratios_are_refused(tiny_artifacts, shared_cache):
