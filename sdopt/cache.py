@@ -12,6 +12,7 @@ import shutil
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -44,10 +45,12 @@ class Cache:
         final = self.path(kind, name, key)
         if not rebuild and (final / MANIFEST).is_file():
             verify(final)
+            _mark_used(final)
             return final
         with self._lock(key):
             if (final / MANIFEST).is_file() and not rebuild:  # another process built it while we waited
                 verify(final)
+                _mark_used(final)
                 return final
             self._clear_stale(key)
             tmp = self.root / "tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
@@ -68,20 +71,83 @@ class Cache:
         return final
 
     @contextmanager
-    def _lock(self, key: str):
+    def _lock(self, key: str, wait: bool = True):
+        """Hold the key's lock; with wait=False, yield False at once if someone else holds it."""
         lock_dir = self.root / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
         with open(lock_dir / f"{key}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def entries(self) -> list["Entry"]:
+        """Every entry (and leftover of an interrupted build) under the root, oldest use first."""
+        found = [Entry.of(folder) for kind in sorted(self.root.glob("*")) if kind.name not in ("locks",)
+                 and kind.is_dir() for folder in sorted(kind.iterdir()) if folder.is_dir()]
+        return sorted(found, key=lambda e: e.last_used)
+
+    def remove(self, entry: "Entry", dry_run: bool = False) -> bool:
+        """Delete an entry (dry_run: only say if it could be) unless a build holds its key; the rename first
+        makes the removal all or nothing for readers (an entry is never seen half-deleted)."""
+        with self._lock(entry.key, wait=False) as held:
+            if not held or dry_run:
+                return held
+            trash = self.root / "tmp" / f"{entry.key}.removed.{uuid.uuid4().hex[:6]}"
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            entry.folder.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+            return True
 
     def _clear_stale(self, key: str) -> None:
         """Leftovers of interrupted builds of this key: safe to delete since we hold its lock."""
         for stale in (self.root / "tmp").glob(f"{key}.*"):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def _mark_used(folder: Path) -> None:
+    """A cache hit refreshes the manifest's time, which is what `sdopt cache prune --unused-days` reads."""
+    try:
+        os.utime(folder / MANIFEST)
+    except OSError:  # a read-only cache still serves
+        pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # variants, sources, calibration, training-data, training (QAT checkpoints), tmp (leftovers)
+    folder: Path
+    key: str
+    manifest: dict | None  # None for QAT checkpoint folders and leftovers of interrupted builds
+    bytes: int
+    last_used: float  # seconds since the epoch
+
+    @classmethod
+    def of(cls, folder: Path) -> "Entry":
+        manifest = None
+        if (folder / MANIFEST).is_file():
+            try:
+                manifest = json.loads((folder / MANIFEST).read_text())
+            except (OSError, json.JSONDecodeError):
+                pass  # a corrupt entry: listed, prunable, never trusted
+        stamp = folder / MANIFEST if manifest else folder
+        key = folder.name.split(".")[0] if folder.parent.name == "tmp" else folder.name.rsplit("-", 1)[-1]
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        return cls(folder.parent.name, folder, key, manifest, size, stamp.stat().st_mtime)
+
+    @property
+    def material(self) -> dict:
+        return (self.manifest or {}).get("material", {})
+
+    @property
+    def needs(self) -> set:
+        """Folder names of the variants this entry was made from (kept while this entry is kept)."""
+        return {self.material[k] for k in ("base", "teacher") if isinstance(self.material.get(k), str)}
 
 
 def write_manifest(folder: Path, info: dict) -> None:

@@ -32,6 +32,16 @@ def main(argv=None) -> int:
     generate.add_argument("--height", type=int, default=None)
     generate.add_argument("--width", type=int, default=None)
     generate.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    cache = commands.add_parser("cache", help="what the cache holds, and pruning it")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    listing = cache_commands.add_parser("list", help="entries with size and last use, oldest first")
+    prune = cache_commands.add_parser("prune", help="delete entries unused for N days and/or made by other "
+                                      "library versions (--stale); keeps what kept entries were made from")
+    prune.add_argument("--unused-days", type=float, default=None, help="not used (built or reused) for this long")
+    prune.add_argument("--stale", action="store_true", help="built with library versions other than the installed")
+    prune.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    for sub in (listing, prune):
+        sub.add_argument("--cache", default=None, help="cache folder (default: $SDOPT_CACHE or ~/.cache/sdopt)")
     qat = commands.add_parser("qat", help="quantization-aware training of the UNet (NNCF + distillation + EMA) "
                               "into an OpenVINO pipeline folder")
     qat.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
@@ -73,6 +83,33 @@ def _list(args) -> int:
     for recipe in recipes.REGISTRY.values():
         print(f"{recipe.name:<{width}}  {recipe.runtime:<8}  {recipe.summary}")
     return 0
+
+
+def _cache(args) -> int:
+    from .build import library_versions
+    from .cache_prune import prunable
+    cache = Cache(args.cache)
+    entries = cache.entries()
+    if args.cache_command == "list":
+        for entry in entries:
+            print(_entry_line(entry))
+        print(f"{len(entries)} entries, {sum(e.bytes for e in entries) / 1e9:.2f} GB in {cache.root}")
+        return 0
+    doomed = prunable(entries, args.unused_days, library_versions() if args.stale else None)
+    freed = 0
+    for entry in doomed:
+        if cache.remove(entry, dry_run=args.dry_run):
+            freed += entry.bytes
+            print(("would remove " if args.dry_run else "removed ") + _entry_line(entry))
+        else:
+            print(f"kept (a build holds it) {_entry_line(entry)}")
+    print(f"{'would free' if args.dry_run else 'freed'} {freed / 1e9:.2f} GB in {cache.root}")
+    return 0
+
+
+def _entry_line(entry) -> str:
+    used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
+    return f"{entry.kind:<13} {entry.bytes / 1e6:>10.1f} MB  used {used}  {entry.folder.name}"
 
 
 def _build(args) -> int:
@@ -131,4 +168,4 @@ def _qat(args) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "build": _build, "generate": _generate, "qat": _qat}
+COMMANDS = {"list": _list, "build": _build, "generate": _generate, "qat": _qat, "cache": _cache}

@@ -1,10 +1,14 @@
 import multiprocessing
+import os
 import time
 
 import pytest
 
 import sdopt
+from sdopt import cli
 from sdopt.cache import MANIFEST, Cache, verify
+from sdopt.cache_prune import prunable
+from sdopt.errors import BadArgument
 
 
 def _write(out, text="content", delay=0.0):
@@ -90,3 +94,55 @@ def test_truncated_artifact_is_reported_with_the_fix(tmp_path):
 def test_cache_location_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SDOPT_CACHE", str(tmp_path / "elsewhere"))
     assert Cache().root == tmp_path / "elsewhere"
+
+
+def _aged(cache, kind, name, material, days_ago):
+    folder = cache.get_or_build(kind, name, material, _write)
+    old = time.time() - days_ago * 86400
+    os.utime(folder / MANIFEST, (old, old))
+    return folder
+
+
+VERSIONS = {"torch": "2.13.0", "openvino": "2026.4.1"}
+
+
+def test_prune_drops_old_and_stale_entries_but_never_what_a_kept_one_was_made_from(tmp_path):
+    cache = Cache(tmp_path)
+    base = _aged(cache, "variants", "torch-fp32", {"versions": VERSIONS}, days_ago=30)
+    _aged(cache, "variants", "ov-fp32", {"versions": VERSIONS, "base": base.name}, days_ago=1)
+    old = _aged(cache, "variants", "ov-int8", {"versions": VERSIONS}, days_ago=30)
+    stale = _aged(cache, "variants", "ov-old", {"versions": {**VERSIONS, "openvino": "2025.1"}}, days_ago=0)
+    orphan = _aged(cache, "calibration", "unet-gone", {"base": "deleted-by-hand"}, days_ago=0)
+    leftover = tmp_path / "tmp" / "abc.123.ff"
+    leftover.mkdir(parents=True)
+    by_age = {e.folder for e in prunable(cache.entries(), unused_days=7)}
+    assert by_age == {old, orphan, leftover}  # base is 30 days old too, but ov-fp32 was made from it
+    by_versions = {e.folder for e in prunable(cache.entries(), versions=VERSIONS)}
+    assert by_versions == {stale, orphan, leftover}
+    with pytest.raises(BadArgument, match="say what to prune"):
+        prunable(cache.entries())
+
+
+def test_a_cache_hit_counts_as_use(tmp_path):
+    cache = Cache(tmp_path)
+    folder = _aged(cache, "variants", "x", {"a": 1}, days_ago=30)
+    assert prunable(cache.entries(), unused_days=7)
+    cache.get_or_build("variants", "x", {"a": 1}, _write)
+    assert not prunable(cache.entries(), unused_days=7) and folder.is_dir()
+
+
+def test_prune_command_removes_whole_entries_and_spares_one_being_built(tmp_path, capsys):
+    cache = Cache(tmp_path)
+    gone = _aged(cache, "variants", "x", {"a": 1}, days_ago=30)
+    busy = _aged(cache, "variants", "y", {"a": 2}, days_ago=30)
+    assert cli.main(["cache", "prune", "--unused-days", "7", "--dry-run", "--cache", str(tmp_path)]) == 0
+    assert gone.is_dir() and "would remove" in capsys.readouterr().out
+    with cache._lock(busy.name.rsplit("-", 1)[1]):  # as a concurrent build of that key would
+        assert cli.main(["cache", "prune", "--unused-days", "7", "--cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert not gone.exists() and busy.is_dir() and "kept (a build holds it)" in out
+    assert not list((tmp_path / "tmp").iterdir())  # nothing half-deleted left behind
+    assert cli.main(["cache", "list", "--cache", str(tmp_path)]) == 0
+    assert "1 entries" in capsys.readouterr().out
+    assert cli.main(["cache", "prune", "--cache", str(tmp_path)]) == 2
+    assert "say what to prune" in capsys.readouterr().err
