@@ -88,8 +88,8 @@ class Cache:
 
     def entries(self) -> list["Entry"]:
         """Every entry (and leftover of an interrupted build) under the root, oldest use first."""
-        found = [Entry.of(folder) for kind in sorted(self.root.glob("*")) if kind.name not in ("locks",)
-                 and kind.is_dir() for folder in sorted(kind.iterdir()) if folder.is_dir()]
+        kinds = [kind for kind in sorted(self.root.glob("*")) if kind.is_dir() and kind.name != "locks"]
+        found = [Entry.of(folder) for kind in kinds for folder in sorted(kind.iterdir()) if folder.is_dir()]
         return sorted(found, key=lambda e: e.last_used)
 
     def remove(self, entry: "Entry", dry_run: bool = False) -> bool:
