@@ -1,6 +1,7 @@
 """Which cache entries `sdopt cache prune` deletes: unused for a while, or made by other library versions
-(whose keys a build here can never ask for again), plus leftovers of interrupted builds and entries whose
-base is gone; never an entry that a kept entry was made from."""
+(whose keys a build here can never ask for again), plus leftovers of interrupted builds; never an entry that a
+kept entry was made from. An entry whose base was deleted by hand stays reachable (a rebuilt base gets the same
+name, so the entry's key comes out the same) and is judged like any other."""
 import time
 
 from .cache import Entry
@@ -15,10 +16,9 @@ def prunable(entries: list[Entry], unused_days: float | None = None, versions: d
     if unused_days is not None and unused_days < 0:
         raise BadArgument(f"--unused-days must be 0 or more, got {unused_days}")
     now = time.time() if now is None else now
-    on_disk = {e.folder.name for e in entries}
 
     def judged(e: Entry) -> bool:
-        if e.kind == "tmp" or e.needs - on_disk:  # a dead build, or an entry whose base is gone
+        if e.kind == "tmp":  # a build that died
             return True
         if unused_days is not None and now - e.last_used > unused_days * 86400:
             return True
