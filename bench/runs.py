@@ -105,7 +105,13 @@ def records_from_benchmarks(bench: dict) -> pd.DataFrame:
         if not values:
             continue
         model, variant, steps, scheduler, resolution, metric = key
-        value = min(values) if metric == "latency_min" else statistics.median(values)
         rows.append(dict(model=model, variant=variant, steps=steps, scheduler=scheduler, resolution=resolution,
-                         metric=metric, value=value, unit="s" if metric.startswith("latency_") else "ms"))
+                         metric=metric, **summarize(metric, values)))
     return _normalized(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def summarize(metric: str, values: list) -> dict:
+    """A timing record from its samples: the minimum for latency_min, else the median; latency_* in seconds,
+    the others in ms (the units the latency suite stores its samples in)."""
+    value = min(values) if metric == "latency_min" else statistics.median(values)
+    return {"value": value, "unit": "s" if metric.startswith("latency_") else "ms"}
