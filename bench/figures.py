@@ -25,15 +25,20 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
 
 
 def loss_curves(logs: list[Path], out: Path) -> Path | None:
-    """QAT loss per optimizer step, one line per trained variant (its training_log.csv)."""
+    """QAT loss per optimizer step (thin) and on the fixed held-out batches (markers), one colour per trained
+    variant (its training_log.csv)."""
     if not logs:
         return None
     figure, axis = _axes(3.6)
     for path in logs:
         log = pd.read_csv(path)
-        axis.plot(log["step"], log["loss"], label=path.stem, linewidth=1)
+        line, = axis.plot(log["step"], log["loss"], label=f"{path.stem} (per step)", linewidth=0.8, alpha=0.5)
+        if "validation_loss" in log:
+            held_out = log.dropna(subset=["validation_loss"])
+            axis.plot(held_out["step"], held_out["validation_loss"], marker="o", markersize=3, linewidth=1.5,
+                      color=line.get_color(), label=f"{path.stem} (held-out)")
     axis.set_xlabel("optimizer step")
-    axis.set_ylabel("training loss")
+    axis.set_ylabel("loss")
     axis.set_yscale("log")
     return _save(figure, axis, out)
 

@@ -1,11 +1,21 @@
-"""What the CPU can do, read from /proc/cpuinfo: int8 recipes depend on it."""
+"""What the CPU can do, read from /proc/cpuinfo: int8 recipes depend on it.
+
+`SDOPT_ISA` overrides the ISA class that recipe resolution sees, so that one machine can build another's
+recipe (and the tests can exercise both resolutions anywhere). It never changes which kernels OpenVINO runs.
+"""
 import functools
+import os
 import platform
 from pathlib import Path
+
+from .errors import BadArgument
 
 # Flags that decide int8 and bf16 behaviour in OpenVINO's CPU plugin.
 INTERESTING = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8",
                "amx_bf16")
+OVERRIDE = "SDOPT_ISA"
+# ISA class -> whether it has int8 dot-product instructions (int8 multiply-accumulate without saturation).
+CLASSES = {"avx2": False, "avx512-vnni": True, "amx": True}
 
 
 @functools.lru_cache(maxsize=None)
@@ -23,10 +33,27 @@ def cpu_info() -> dict:
     return {"model": model, "flags": sorted(f for f in INTERESTING if f in flags)}
 
 
+def detected_class() -> str:
+    """The machine's own ISA class, from its flags."""
+    flags = set(cpu_info()["flags"])
+    if "amx_int8" in flags:
+        return "amx"
+    if {"avx512_vnni", "avx_vnni"} & flags:
+        return "avx512-vnni"
+    return "avx2"
+
+
+def recipe_class() -> str:
+    """The ISA class recipes resolve against: SDOPT_ISA if set, else the machine's own."""
+    override = os.environ.get(OVERRIDE, "").strip()
+    if not override:
+        return detected_class()
+    if override not in CLASSES:
+        raise BadArgument(f"{OVERRIDE}={override!r} is not an ISA class; use one of {', '.join(CLASSES)} "
+                          f"(or unset it to use this machine's: {detected_class()})")
+    return override
+
+
 def has_int8_dot_product() -> bool:
-    """VNNI (AVX-512 or AVX) or AMX: int8 multiply-accumulate without saturating intermediates."""
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(cpu_info()["flags"]))
-
-
-def isa_summary() -> str:
-    return "+".join(cpu_info()["flags"]) or "unknown"
+    """VNNI (AVX-512 or AVX) or AMX, as recipe resolution sees it."""
+    return CLASSES[recipe_class()]

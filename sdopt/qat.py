@@ -22,7 +22,10 @@ from .recipes import Recipe, Training
 from .training_data import Examples
 
 LOG = "training_log.csv"
-LOG_FIELDS = ("step", "loss", "task_loss", "distillation_loss", "learning_rate", "ema_decay", "seconds")
+# validation_loss: the distillation loss on fixed held-out batches (see evaluation_loss), every validate_every
+# steps; the per-step loss beside it swings by 10x with the timesteps drawn, so only this one shows learning.
+LOG_FIELDS = ("step", "loss", "task_loss", "distillation_loss", "validation_loss", "learning_rate", "ema_decay",
+              "seconds")
 KEEP_CHECKPOINTS = 2
 # Torch op types left in float when int8 covers convolutions only (as `conv-only` PTQ does on the IR).
 FLOAT_OPS = ["linear", "matmul", "bmm", "baddbmm", "scaled_dot_product_attention"]
@@ -169,15 +172,19 @@ class Trainer:
                 self.ema.step(self.weights)
                 decay = self.ema.cur_decay_value
             self.step += 1
-            row = {"step": self.step, **totals, "learning_rate": s.learning_rate, "ema_decay": decay,
-                   "seconds": round(time.perf_counter() - started, 2)}
+            validation = None
+            if self.step % s.validate_every == 0 or self.step == s.steps:
+                validation = self.evaluation_loss()
+            row = {"step": self.step, **totals, "validation_loss": validation, "learning_rate": s.learning_rate,
+                   "ema_decay": decay, "seconds": round(time.perf_counter() - started, 2)}
             self._log(row)
             if self.step % s.checkpoint_every == 0 or self.step == s.steps:
                 self.save_checkpoint()
             elapsed = time.perf_counter() - started
             eta = elapsed / (self.step - first) * (s.steps - self.step)
+            held_out = "" if validation is None else f", held-out {validation:.5f}"
             progress.say(f"QAT step {self.step}/{s.steps} loss {row['loss']:.4f} (task {row['task_loss']:.4f}, "
-                         f"distillation {row['distillation_loss']:.4f}) {elapsed:.0f}s, eta {eta:.0f}s")
+                         f"distillation {row['distillation_loss']:.4f}{held_out}) {elapsed:.0f}s, eta {eta:.0f}s")
             if self.on_step:
                 self.on_step(self.step, row)
 
@@ -207,7 +214,7 @@ class Trainer:
             writer = csv.DictWriter(handle, LOG_FIELDS)
             if new:
                 writer.writeheader()
-            writer.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
+            writer.writerow({k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in row.items()})
 
     def _truncate_log(self, step: int) -> None:
         """Rows logged after the checkpoint we resume from would otherwise appear twice."""

@@ -43,6 +43,7 @@ class Training:
     data_free_images: int = 16
     data_free_steps: int = 20
     checkpoint_every: int = 50  # does not change the result, so not in the cache key
+    validate_every: int = 10  # steps between held-out losses in the log; not in the key either
 
     def for_source(self, builtin: bool) -> "Training":
         return replace(self, steps=self.steps or (BUILTIN_STEPS if builtin else 4096),
@@ -52,7 +53,7 @@ class Training:
     def check(self) -> None:
         problems = [f"{name} must be at least 1" for name in ("steps", "batch_size", "accumulation",
                                                               "data_free_images", "data_free_steps",
-                                                              "checkpoint_every")
+                                                              "checkpoint_every", "validate_every")
                     if getattr(self, name) is not None and getattr(self, name) < 1]
         if not 0 <= self.ema_decay < 1:
             problems.append("ema_decay must be in [0, 1)")
@@ -163,7 +164,7 @@ def check_tome(ratio: float, max_downsample: int) -> None:
 
 
 REGISTRY: dict[str, Recipe] = {}
-NOT_IN_KEY = ("checkpoint_every",)  # options that change how a build runs, not what it makes
+NOT_IN_KEY = ("checkpoint_every", "validate_every")  # options that change how a build runs, not what it makes
 
 
 def default_variants() -> tuple:

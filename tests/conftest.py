@@ -3,6 +3,8 @@ import os
 
 import pytest
 
+from explicit_recipes import CONV_ONLY_PTQ
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 
@@ -17,4 +19,4 @@ def shared_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_artifacts(shared_cache):
     import sdopt
-    return {name: sdopt.build(name, "tiny", cache=shared_cache) for name in sdopt.REGISTRY}
+    return {name: sdopt.build(name, "tiny", cache=shared_cache) for name in (*sdopt.REGISTRY, CONV_ONLY_PTQ)}

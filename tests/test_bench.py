@@ -2,6 +2,7 @@
 import pytest
 
 import sdopt
+from explicit_recipes import CONV_ONLY_PTQ
 from bench.footprint import footprint
 from bench.memory import peak_rss
 from bench.runner import Runner
@@ -50,7 +51,7 @@ def _profile(folder):
 
 def test_profile_shows_int8_kernels_and_fused_attention(tiny_artifacts):
     int8 = lambda table: table.exec_type.str.contains("I8|U8|i8|u8")
-    ptq = _profile(tiny_artifacts["ov-int8-ptq"])
+    ptq = _profile(tiny_artifacts[CONV_ONLY_PTQ])
     assert {"node_type", "exec_type", "ms", "layers", "share"} <= set(ptq.columns)
     assert ptq["share"].sum() == pytest.approx(1.0)
     assert (int8(ptq) & (ptq.node_type == "Convolution")).any(), ptq.head(20)

@@ -34,7 +34,7 @@ def parts(shared_cache):
     student = quantize_for_training(UNet2DConditionModel.from_pretrained(torch_folder / "unet"), calibration, recipe)
     scheduler = DDPMScheduler.from_config(json.loads((torch_folder / "scheduler" / "scheduler_config.json").read_text()))
     return {"teacher": teacher, "student": student, "examples": examples, "scheduler": scheduler,
-            "calibration": calibration,
+            "calibration": calibration, "torch_folder": torch_folder,
             "settings": replace(recipe.training, accumulation=1, batch_size=2, checkpoint_every=2)}
 
 
@@ -44,8 +44,36 @@ def make_trainer(parts, workdir, on_step=None, **settings):
                    replace(parts["settings"], **settings), workdir, on_step)
 
 
-def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, tmp_path):
-    trainer = make_trainer(parts, tmp_path, steps=10, batch_size=4)
+# The int8 recipe of each ISA class: conv-only with the overflow fix (AVX2), full int8 without it (VNNI/AMX).
+RECIPES_BY_ISA = {"avx2": dict(int8_scope="conv-only", overflow_fix="enable"),
+                  "avx512-vnni": dict(int8_scope="all", overflow_fix="disable")}
+
+
+@pytest.fixture(scope="module")
+def student_for(parts):
+    """ISA class -> the tiny UNet fake-quantized with that class's int8 recipe, made once."""
+    from diffusers import UNet2DConditionModel
+
+    from sdopt.qat import quantize_for_training
+    made = {}
+
+    def get(isa: str):
+        if isa not in made:
+            recipe = recipes.get("ov-int8-qat").with_options(**RECIPES_BY_ISA[isa]).resolved()
+            unet = UNet2DConditionModel.from_pretrained(parts["torch_folder"] / "unet")
+            made[isa] = quantize_for_training(unet, parts["calibration"], recipe)
+        return made[isa]
+    return get
+
+
+@pytest.mark.parametrize("isa", sorted(RECIPES_BY_ISA))
+def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, student_for, tmp_path, isa):
+    """Under either ISA's recipe, the distillation loss on fixed held-out batches falls. Adam moves every weight
+    by about its learning rate per step whatever the gradient's size, so on this random-weight UNet, already
+    within 1e-3 of its teacher, the reference's 1e-5 is a random walk across int8 rounding bins: measured, it
+    does not lower the held-out loss in 150 steps under the full-int8 recipe; 3e-6 does in 40 (by 2-4%)."""
+    trainer = make_trainer({**parts, "student": student_for(isa)}, tmp_path, steps=40, batch_size=8,
+                           learning_rate=3e-6, quantizer_learning_rate=3e-5, checkpoint_every=100)
     before_loss = trainer.evaluation_loss()
     weights = [p.detach().clone() for p in trainer.weights]
     quantizers = [p.detach().clone() for p in trainer.quantizers]
@@ -55,9 +83,12 @@ def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, tmp_pa
     moved_weights = sum(not torch.equal(a, b) for a, b in zip(weights, trainer.weights))
     assert len(trainer.quantizers) > 50 and moved_quantizers > 0.9 * len(trainer.quantizers)
     assert moved_weights > 0.9 * len(trainer.weights)
-    assert after_loss < before_loss, (before_loss, after_loss)
+    assert after_loss < 0.99 * before_loss, (before_loss, after_loss)
     with open(tmp_path / "training_log.csv") as handle:
-        assert [int(r["step"]) for r in csv.DictReader(handle)] == list(range(1, 11))
+        log = list(csv.DictReader(handle))
+    assert [int(r["step"]) for r in log] == list(range(1, 41))
+    held_out = {int(r["step"]): float(r["validation_loss"]) for r in log if r["validation_loss"]}
+    assert sorted(held_out) == [10, 20, 30, 40] and held_out[40] == pytest.approx(after_loss, rel=1e-5)
 
 
 def test_ema_follows_the_decay_schedule_and_leaves_quantizers_alone(parts, tmp_path):

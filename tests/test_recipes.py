@@ -18,13 +18,34 @@ def test_unknown_names_list_the_valid_ones():
         schedulers.check("heun")
 
 
-def test_auto_fields_resolve_from_the_cpu(monkeypatch):
+@pytest.mark.parametrize("isa, expected", [("avx2", ("enable", "conv-only")), ("avx512-vnni", ("disable", "all")),
+                                           ("amx", ("disable", "all"))])
+def test_auto_fields_resolve_from_the_isa_class_or_its_override(monkeypatch, isa, expected):
     ptq = sdopt.get_recipe("ov-int8-ptq")
-    monkeypatch.setattr(recipes, "has_int8_dot_product", lambda: False)
-    assert (ptq.resolved().overflow_fix, ptq.resolved().int8_scope) == ("enable", "conv-only")
-    monkeypatch.setattr(recipes, "has_int8_dot_product", lambda: True)
-    assert (ptq.resolved().overflow_fix, ptq.resolved().int8_scope) == ("disable", "all")
+    monkeypatch.setenv("SDOPT_ISA", isa)
+    assert (ptq.resolved().overflow_fix, ptq.resolved().int8_scope) == expected
     assert ptq.with_options(overflow_fix="first_layer").resolved().overflow_fix == "first_layer"
+    # another machine's recipe is another artifact
+    monkeypatch.setenv("SDOPT_ISA", "avx2" if isa != "avx2" else "amx")
+    other = ptq.key_material()
+    monkeypatch.setenv("SDOPT_ISA", isa)
+    assert ptq.key_material() != other
+
+
+def test_without_override_the_machine_decides(monkeypatch):
+    from sdopt import isa
+    monkeypatch.delenv("SDOPT_ISA", raising=False)
+    assert isa.recipe_class() == isa.detected_class()
+    monkeypatch.setattr(isa, "cpu_info", lambda: {"model": "x", "flags": ["avx2", "fma"]})
+    assert isa.detected_class() == "avx2" and not isa.has_int8_dot_product()
+    monkeypatch.setattr(isa, "cpu_info", lambda: {"model": "x", "flags": ["avx2", "avx512f", "avx512_vnni"]})
+    assert isa.detected_class() == "avx512-vnni" and isa.has_int8_dot_product()
+
+
+def test_a_bad_isa_override_is_refused(monkeypatch):
+    monkeypatch.setenv("SDOPT_ISA", "avx9")
+    with pytest.raises(sdopt.BadArgument, match="SDOPT_ISA='avx9' is not an ISA class; use one of avx2, "):
+        sdopt.get_recipe("ov-int8-ptq").resolved()
 
 
 def test_key_material_ignores_knobs_a_method_does_not_use():

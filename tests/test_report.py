@@ -100,7 +100,7 @@ def test_quality_columns_plot_grids_and_html(tmp_path):
 
 def test_qat_training_logs_become_a_loss_curve(tmp_path):
     log = tmp_path / "log.csv"
-    log.write_text("step,loss\n1,0.5\n2,0.3\n3,0.2\n")
+    log.write_text("step,loss,validation_loss\n1,0.5,\n2,0.3,0.4\n3,0.2,\n4,0.25,0.3\n")
     run = write_run(_records(), {}, tmp_path / "results", extra_files={"training/ov-int8-qat.csv": log},
                     run_id="run-q")
     assert (run / "training" / "ov-int8-qat.csv").is_file() and (run / "training_loss.png").stat().st_size > 1000

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 import sdopt
+from explicit_recipes import CONV_ONLY_PTQ
 from sdopt.cache import verify
 from sdopt.pipeline import open_variant
+from sdopt.sources import safe_name
 
 
 def _op_counts(folder):
@@ -25,11 +27,11 @@ def _constant_types(folder, component="unet"):
 def test_every_variant_is_a_complete_artifact(tiny_artifacts):
     for name, folder in tiny_artifacts.items():
         manifest = verify(folder)
-        assert manifest["name"].startswith(name) and manifest["material"]["recipe"]["name"] == name
+        assert manifest["name"].startswith(safe_name(name)) and manifest["material"]["recipe"]["name"] == name
 
 
-def test_ptq_quantizes_the_unet_activations_but_keeps_attention_fused(tiny_artifacts):
-    fp32, ptq = _op_counts(tiny_artifacts["ov-fp32"]), _op_counts(tiny_artifacts["ov-int8-ptq"])
+def test_conv_only_ptq_quantizes_the_unet_activations_but_keeps_attention_fused(tiny_artifacts):
+    fp32, ptq = _op_counts(tiny_artifacts["ov-fp32"]), _op_counts(tiny_artifacts[CONV_ONLY_PTQ])
     assert fp32["FakeQuantize"] == 0 and ptq["FakeQuantize"] > 20
     assert ptq["ScaledDotProductAttention"] == fp32["ScaledDotProductAttention"] > 0
     # the only new Multiply ops dequantize int8 conv weights: no SmoothQuant scaling in front of float MatMuls
@@ -37,10 +39,19 @@ def test_ptq_quantizes_the_unet_activations_but_keeps_attention_fused(tiny_artif
 
 
 def test_full_ptq_also_quantizes_matmuls_and_shares_calibration(tiny_artifacts, shared_cache):
-    conv_only, full = _op_counts(tiny_artifacts["ov-int8-ptq"]), _op_counts(tiny_artifacts["ov-int8-ptq-full"])
+    conv_only, full = _op_counts(tiny_artifacts[CONV_ONLY_PTQ]), _op_counts(tiny_artifacts["ov-int8-ptq-full"])
     assert full["FakeQuantize"] > conv_only["FakeQuantize"]
-    # recorded once from ov-fp32, used by both (ToMe variants record their own from ov-tome-fp32)
+    # recorded once from ov-fp32, used by all (ToMe variants record their own from ov-tome-fp32)
     assert len(list((shared_cache.root / "calibration").glob("unet-ov-fp32-*"))) == 1
+
+
+def test_default_ptq_is_what_this_machines_recipe_resolves_to(tiny_artifacts):
+    """ov-int8-ptq's `auto` scope: full int8 where the ISA has int8 dot products, conv-only where it has not."""
+    resolved = sdopt.get_recipe("ov-int8-ptq").resolved()
+    built = verify(tiny_artifacts["ov-int8-ptq"])["material"]["recipe"]
+    assert (built["int8_scope"], built["overflow_fix"]) == (resolved.int8_scope, resolved.overflow_fix)
+    twin = "ov-int8-ptq-full" if resolved.int8_scope == "all" else CONV_ONLY_PTQ
+    assert _op_counts(tiny_artifacts["ov-int8-ptq"]) == _op_counts(tiny_artifacts[twin])
 
 
 def test_weight_only_variant_stores_int8_weights_everywhere(tiny_artifacts):
