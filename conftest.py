@@ -16,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on a network that is 
 RECORDER = pytest.StashKey()
 EXTRAS = pytest.StashKey()
 SETTINGS = pytest.StashKey()
+STATE = pytest.StashKey()  # the machine at the session's start, and each variant's settings as read back
 
 
 def pytest_addoption(parser):
@@ -27,10 +28,12 @@ def pytest_addoption(parser):
     group.addoption("--resolution", default=None, help="N or HxW; default: the model's native size")
     group.addoption("--prompts", default=None, help="a file with one prompt per line (default: built-in)")
     group.addoption("--seed", type=int, default=42)
-    group.addoption("--rounds", type=int, default=3, help="timed generations per latency case")
+    group.addoption("--rounds", type=int, default=3,
+                    help="latency rounds per case, the replicates: each loads the variant afresh, warms it up and "
+                         "times one generation (5 or more for intervals and `bench compare` verdicts)")
     group.addoption("--interleave", action="store_true",
                     help="time the latency rounds round-robin (every variant once, then again), so that drift on a "
-                         "shared machine reaches every variant alike; each round reloads its variant")
+                         "shared machine reaches every variant alike")
     group.addoption("--threads", type=int, default=None, help="inference threads (default: all usable cores)")
     group.addoption("--sdopt-cache", default=None, help="variant cache (default: $SDOPT_CACHE or ~/.cache/sdopt)")
     group.addoption("--rebuild", action="store_true", help="rebuild the requested variants")
@@ -111,6 +114,9 @@ def _settings(config) -> Settings:
                 raise sdopt.BadArgument(f"--prompts {path} holds no prompt")
         if opt.rounds <= 0:
             raise sdopt.BadArgument(f"--rounds must be at least 1, got {opt.rounds}")
+        if opt.threads is not None and opt.threads <= 0:
+            raise sdopt.BadArgument(f"--threads must be at least 1, got {opt.threads}")
+        sdopt.isa.recipe_class()  # a bad SDOPT_ISA stops the session here, not in the middle of a build
         if opt.quality_prompts <= 0:
             raise sdopt.BadArgument(f"--quality-prompts must be at least 1, got {opt.quality_prompts}")
         seeds = tuple(int(v) for v in _split(opt.seeds))
@@ -137,6 +143,7 @@ def pytest_configure(config):
     from bench.records import Recorder
     config.stash[RECORDER] = Recorder()
     config.stash[EXTRAS] = {}
+    config.stash[STATE] = {"variants": {}}
     # pytest-benchmark opens --benchmark-json only at the very end and fails on a missing folder, which
     # would lose the whole session's records: create the folder now.
     benchmark_json = config.getoption("benchmark_json", None)
@@ -220,18 +227,19 @@ def release(loaded: dict) -> None:
 
 
 @pytest.fixture(scope="session")
-def runner_for(artifact_for, settings, record):
-    """variant name -> a loaded, compiled bench Runner (one at a time, to bound memory)."""
+def runner_for(request, artifact_for, settings):
+    """(variant name, fresh=False) -> a loaded, compiled bench Runner, one at a time to bound memory; the
+    latency suite asks for a fresh one every round. What each variant's runtime really uses (read back) and its
+    resolved recipe go into the run's environment.json."""
     from bench.runner import Runner
-    current = {}
+    current, used = {}, request.config.stash[STATE]["variants"]
 
-    def get(name: str):
-        if name not in current:
+    def get(name: str, fresh: bool = False):
+        if fresh or name not in current:
             release(current)
-            runner = Runner(artifact_for(name), settings.threads)
-            record(name, None, None, "load", runner.load_s, "s")
-            record(name, None, None, "compile", runner.compile_s, "s")
-            current[name] = runner
+            runner = current[name] = Runner(artifact_for(name), settings.threads)
+            used[name] = {"settings": runner.variant.settings_in_force(),
+                          "recipe": runner.variant.manifest["material"]["recipe"]}
         return current[name]
     return get
 
@@ -244,6 +252,20 @@ def record(request, settings):
     def add(variant, steps, scheduler, metric, value, unit):
         recorder.add(model=settings.model, variant=variant, steps=steps, scheduler=scheduler,
                      resolution=settings.resolution_label, metric=metric, value=float(value), unit=unit)
+    return add
+
+
+@pytest.fixture(scope="session")
+def record_round(request, settings):
+    """record_round(case, round, metric, value): one round-level value (the unit follows from the metric); the
+    run's records of such metrics are derived from these at the session's end."""
+    from bench.runs import unit_of
+    recorder = request.config.stash[RECORDER]
+
+    def add(case, round_index, metric, value):
+        recorder.add_round(round_index, model=settings.model, variant=case.variant, steps=case.steps,
+                           scheduler=case.scheduler, resolution=settings.resolution_label, metric=metric,
+                           value=float(value), unit=unit_of(metric))
     return add
 
 
@@ -291,9 +313,25 @@ def run_extras(request) -> dict:
     return request.config.stash[EXTRAS]
 
 
+def pytest_sessionstart(session):
+    config = session.config
+    if not config.option.collectonly and STATE in config.stash:
+        from bench.env import machine_state
+        config.stash[STATE]["start"] = machine_state(config.option.threads)
+
+
+def _environment(config) -> dict:
+    """The fingerprint, the machine at start and end, and what each variant's runtime used."""
+    from bench.env import fingerprint, machine_state
+    state = config.stash[STATE]
+    if "end" not in state:
+        state["end"] = machine_state(config.option.threads)
+    return fingerprint(config.option.threads) | {"machine": {"start": state.get("start"), "end": state["end"]},
+                                                 "variants": state["variants"]}
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
-    from bench.env import fingerprint
-    machine_info["sdopt_env"] = fingerprint()
+    machine_info["sdopt_env"] = _environment(config)
 
 
 @pytest.hookimpl(trylast=True)
@@ -301,15 +339,19 @@ def pytest_sessionfinish(session, exitstatus):
     """Write results/<run id>/ once pytest-benchmark has written its JSON (its hook wraps this one)."""
     config = session.config
     recorder = config.stash.get(RECORDER, None)
-    if recorder is None or not recorder.records or config.option.collectonly:
+    if recorder is None or not (recorder.records or recorder.rounds) or config.option.collectonly:
         return
-    from bench.env import fingerprint
+    import pandas as pd
+
     from bench.report import write_run
+    from bench.runs import records_from_rounds
     extras = dict(config.stash[EXTRAS])
     benchmark_json = config.getoption("benchmark_json", None)
     if benchmark_json and Path(benchmark_json).is_file():
         extras["benchmark.json"] = Path(benchmark_json)
-    run = write_run(recorder.frame(), fingerprint(), settings_of(config).results_dir, extras)
+    rounds = recorder.rounds_frame()
+    records = pd.concat([recorder.frame(), records_from_rounds(rounds)], ignore_index=True)
+    run = write_run(records, _environment(config), settings_of(config).results_dir, extras, rounds=rounds)
     reporter = config.pluginmanager.getplugin("terminalreporter")
     if reporter:
         reporter.write_line(f"sdopt-bench: report written to {run}/summary.md")

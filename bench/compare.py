@@ -1,21 +1,32 @@
 """`bench compare BASELINE CURRENT`: per metric, baseline, current, change and a verdict.
 
-Verdicts: regressed, improved, within noise (beyond the limit, but the rank test cannot tell it from the
-spread of the samples), ok, info (no limit configured), new, missing. Timings carrying samples are judged by
-a one-sided Mann-Whitney U test on all their samples plus the metric's limit; single numbers by the limit.
+Timings are judged on rounds, their independent replicates (a round = a fresh load, a warm-up, a timed
+generation): a change beyond the metric's limit is a regression only if Welch's test on the rounds' logs also
+finds it, after a correction for the many metrics tested at once (Benjamini-Hochberg by default). With fewer
+than `min_rounds` a side there is no verdict. When both runs hold the control variant (torch-fp32 by default),
+the control's own change is reported as the machine's drift, and every other variant is judged on its time
+relative to the control in the same round, so that a machine slower today moves nothing; the absolute change
+is shown beside it. Single numbers (footprint, quality, peak memory) are judged by their limit alone.
+
+Verdicts: regressed, improved, within noise (beyond the limit, but not told apart from the rounds' spread),
+not enough replicates, drift (the control moved), ok, info (no limit configured), new, missing.
 """
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
 
 from .runs import KEY, Run, load_run
+from .stats import adjust, shift_p_value
 from .thresholds import Limit, Thresholds, load_thresholds
 
+CONTROL = "torch-fp32"
 FAILING = ("regressed",)
-ORDER = ["regressed", "missing", "within noise", "improved", "new", "ok", "info"]
-MACHINE_FIELDS = ("cpu_model", "isa", "logical_cores", "threads_used", "ov_cpu_capabilities")
+ORDER = ["regressed", "missing", "not enough replicates", "within noise", "drift", "improved", "new", "ok", "info"]
+MACHINE_FIELDS = ("cpu_model", "isa", "recipe_isa_class", "logical_cores", "threads_used", "ov_cpu_capabilities")
 SOFTWARE_FIELDS = ("python", "platform")
+SPEED_PROBES = ("gemm_gflops", "conv_gflops")
+SPEED_TOLERANCE = 0.10  # machine-speed probes further apart than this make two runs' timings incomparable
 
 
 @dataclass
@@ -25,6 +36,7 @@ class Comparison:
     table: pd.DataFrame
     machine_differences: list = field(default_factory=list)
     software_differences: list = field(default_factory=list)
+    control: str | None = None  # the control variant both runs hold, if any
 
     @property
     def regressed(self) -> bool:
@@ -38,19 +50,24 @@ class Comparison:
         return render_markdown(self)
 
 
-def compare_runs(baseline, current, thresholds: Thresholds | None = None) -> Comparison:
-    """Compare two runs (paths or loaded `Run`s) metric by metric."""
+def compare_runs(baseline, current, thresholds: Thresholds | None = None, control: str | None = CONTROL
+                 ) -> Comparison:
+    """Compare two runs (paths or loaded `Run`s) metric by metric; `control=None` judges every timing absolutely."""
     base = baseline if isinstance(baseline, Run) else load_run(baseline)
     cur = current if isinstance(current, Run) else load_run(current)
     thresholds = thresholds or load_thresholds()
+    held = control if control and all((r.records.variant == control).any() for r in (base, cur)) else None
     merged = pd.merge(_keyed(base.records), _keyed(cur.records), on="case_key", how="outer",
                       suffixes=("_baseline", "_current"), indicator="presence")
-    rows = [_judge(row, base, cur, thresholds) for row in merged.itertuples(index=False)]
-    table = pd.DataFrame(rows)
+    rows = [_measure(row, base, cur, thresholds, held) for row in merged.itertuples(index=False)]
+    for row, p in zip(rows, adjust([r.pop("_p") for r in rows], thresholds.correction)):
+        row["p_value"] = p
+        row["verdict"] = _verdict(row, thresholds, held)
+    table = pd.DataFrame(rows).drop(columns=["_worse", "_better", "_tested"])
     table["_order"] = table["verdict"].map(ORDER.index)
     table = table.sort_values(["_order", "variant", "metric"], kind="stable").drop(columns="_order")
     machine, software = environment_differences(base.environment, cur.environment)
-    return Comparison(base.label, cur.label, table.reset_index(drop=True), machine, software)
+    return Comparison(base.label, cur.label, table.reset_index(drop=True), machine, software, held)
 
 
 def _keyed(records: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +77,8 @@ def _keyed(records: pd.DataFrame) -> pd.DataFrame:
     return records.drop_duplicates("case_key", keep="last")
 
 
-def _judge(row, base: Run, cur: Run, thresholds: Thresholds) -> dict:
+def _measure(row, base: Run, cur: Run, thresholds: Thresholds, control: str | None) -> dict:
+    """Everything about one metric but its verdict, which waits for the p-values of all metrics."""
     key = row.case_key
     present = row._asdict()
     side = "_current" if row.presence == "right_only" else "_baseline"
@@ -68,34 +86,73 @@ def _judge(row, base: Run, cur: Run, thresholds: Thresholds) -> dict:
     out["unit"] = present[f"unit{side}"]
     out["baseline"] = present["value_baseline"] if row.presence != "right_only" else None
     out["current"] = present["value_current"] if row.presence != "left_only" else None
-    out.update(change=None, p_value=None, n_baseline=None, n_current=None, limit="", note="")
-    if row.presence == "left_only":
-        return {**out, "verdict": "missing", "note": "in the baseline only"}
-    if row.presence == "right_only":
-        return {**out, "verdict": "new", "note": "in the current run only"}
+    out.update(change=None, change_vs_control=None, n_baseline=None, n_current=None, limit="", note="",
+               presence=row.presence, _p=None, _worse=False, _better=False, _tested=False)
+    if row.presence != "both":
+        return out
     b, c = float(out["baseline"]), float(out["current"])
     out["change"] = (c - b) / abs(b) if b else (0.0 if c == b else float("inf"))
     limit = thresholds.limit_for(key[-1])
     if limit is None:
-        return {**out, "verdict": "info"}
+        return out
     out["limit"] = limit.describe()
-    worse = limit.exceeded_by(b, c)
-    better = _mirror(limit).exceeded_by(b, c)
-    if not (worse or better):
-        return {**out, "verdict": "ok"}
-    verdict = "regressed" if worse else "improved"
-    samples_b, samples_c = base.samples.get(key), cur.samples.get(key)
-    if samples_b and samples_c:  # timings: the shift must also stand out from the samples' spread
-        out["n_baseline"], out["n_current"] = len(samples_b), len(samples_c)
-        if min(len(samples_b), len(samples_c)) < thresholds.min_samples:
-            out["note"] = f"too few samples for a noise test (fewer than {thresholds.min_samples})"
+    rounds_b, rounds_c = base.replicates(key), cur.replicates(key)
+    if rounds_b.empty and rounds_c.empty:  # a single number: its limit decides
+        out["_worse"], out["_better"] = limit.exceeded_by(b, c), _mirror(limit).exceeded_by(b, c)
+        return out
+    out["n_baseline"], out["n_current"] = len(rounds_b), len(rounds_c)
+    judged_b, judged_c = rounds_b, rounds_c
+    if control and key[1] != control:
+        control_key = (key[0], control, *key[2:])
+        judged_b = _relative(rounds_b, base.replicates(control_key))
+        judged_c = _relative(rounds_c, cur.replicates(control_key))
+        if len(judged_b) and len(judged_c):
+            out["change_vs_control"] = float(np.median(judged_c) / np.median(judged_b) - 1)
+            c = b * (1 + out["change_vs_control"])  # the current value had the control not moved
         else:
-            # Is the current sample stochastically larger (or smaller) than the baseline's?
-            alternative = "greater" if worse == (limit.better == "lower") else "less"
-            out["p_value"] = float(mannwhitneyu(samples_c, samples_b, alternative=alternative).pvalue)
-            if out["p_value"] >= thresholds.alpha:
-                verdict = "within noise"
-    return {**out, "verdict": verdict}
+            judged_b, judged_c = rounds_b, rounds_c
+            out["note"] = "no rounds of the control to pair with: judged absolutely"
+    worse, better = limit.exceeded_by(b, c), _mirror(limit).exceeded_by(b, c)
+    out["_worse"], out["_better"] = worse, better
+    if min(len(judged_b), len(judged_c)) < thresholds.min_rounds:
+        out["note"] = f"fewer than {thresholds.min_rounds} rounds a side: no test, no verdict"
+        return out
+    out["_tested"] = True
+    out["_p"] = shift_p_value(judged_b, judged_c)
+    if not (worse or better) and key[1] == control:
+        out["note"] = "the control: other variants are judged relative to it"
+    return out
+
+
+def _relative(rounds: pd.Series, control: pd.Series) -> np.ndarray:
+    """The variant's round values over the control's in the same round (rounds both have)."""
+    paired = pd.concat([rounds.rename("v"), control.rename("c")], axis=1, join="inner").dropna()
+    return (paired["v"] / paired["c"]).to_numpy()
+
+
+def _verdict(row: dict, thresholds: Thresholds, control: str | None) -> str:
+    if row["presence"] == "left_only":
+        row["note"] = "in the baseline only"
+        return "missing"
+    if row["presence"] == "right_only":
+        row["note"] = "in the current run only"
+        return "new"
+    if not row["limit"]:
+        return "info"
+    beyond = row["_worse"] or row["_better"]
+    if not beyond:
+        if row["change_vs_control"] is not None and row["change"] is not None and abs(row["change"]) > 0.05:
+            row["note"] = (f"absolute {row['change']:+.1%}, relative to {control} {row['change_vs_control']:+.1%}: "
+                           f"the machine moved, not the variant")
+        return "ok"
+    if row["n_baseline"] is not None and not row["_tested"]:
+        return "not enough replicates"
+    if row["_tested"] and row["p_value"] >= thresholds.alpha:
+        return "within noise"
+    if row["variant"] == control:
+        row["note"] = "the control moved: the machine (or the torch stack) changed; others are judged relative to it"
+        return "drift"
+    return "regressed" if row["_worse"] else "improved"
 
 
 def _mirror(limit: Limit) -> Limit:
@@ -111,6 +168,7 @@ def environment_differences(base: dict, cur: dict) -> tuple[list, list]:
                                                           f"only current has {' '.join(added)}" if added else ""]))
         return f"{name}: {a} -> {b}"
     machine = [describe(f, base.get(f), cur.get(f)) for f in MACHINE_FIELDS if base.get(f) != cur.get(f)]
+    machine += speed_differences(base, cur)
     software = [describe(f, base.get(f), cur.get(f)) for f in SOFTWARE_FIELDS if base.get(f) != cur.get(f)]
     versions_b, versions_c = base.get("versions", {}) or {}, cur.get("versions", {}) or {}
     for name in sorted(set(versions_b) | set(versions_c)):
@@ -121,11 +179,29 @@ def environment_differences(base: dict, cur: dict) -> tuple[list, list]:
     return machine, software
 
 
+def speed_differences(base: dict, cur: dict) -> list:
+    """The machine-speed probes (start and end of each run) that moved by more than SPEED_TOLERANCE."""
+    lines = []
+    states = {"baseline": (base.get("machine") or {}), "current": (cur.get("machine") or {})}
+    for probe in SPEED_PROBES:
+        values = {f"{run} {when}": (state.get(when) or {}).get(probe) for run, state in states.items()
+                  for when in ("start", "end")}
+        known = {k: v for k, v in values.items() if v}
+        if len(known) >= 2 and max(known.values()) > (1 + SPEED_TOLERANCE) * min(known.values()):
+            lines.append(f"machine speed ({probe}): " + ", ".join(f"{k} {v:g}" for k, v in known.items()) +
+                         f": more than {SPEED_TOLERANCE:.0%} apart, so absolute timings are not comparable")
+    return lines
+
+
 def _number(value, unit=None) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     text = f"{value:.4g}"
     return f"{text} {unit}" if unit else text
+
+
+def _percent(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:+.1%}"
 
 
 def _case(row) -> str:
@@ -136,15 +212,16 @@ def _case(row) -> str:
 
 
 def _table(rows: pd.DataFrame) -> str:
-    lines = ["| case | metric | baseline | current | change | limit | p | verdict | note |", "|---" * 9 + "|"]
+    lines = ["| case | metric | baseline | current | change | vs control | limit | p (adjusted) | verdict | note |",
+             "|---" * 10 + "|"]
     for _, row in rows.iterrows():
-        change = "" if row["change"] is None or pd.isna(row["change"]) else f"{row['change']:+.1%}"
         p = "" if row["p_value"] is None or pd.isna(row["p_value"]) else f"{row['p_value']:.3g}"
         note = row["note"]
         if row["n_baseline"] is not None and not pd.isna(row["n_baseline"]):
-            note = f"n={int(row['n_baseline'])}/{int(row['n_current'])}" + (f"; {note}" if note else "")
+            note = f"rounds {int(row['n_baseline'])}/{int(row['n_current'])}" + (f"; {note}" if note else "")
         lines.append(f"| {_case(row)} | {row['metric']} | {_number(row['baseline'], row['unit'])} | "
-                     f"{_number(row['current'], row['unit'])} | {change} | {row['limit']} | {p} | **{row['verdict']}** | {note} |")
+                     f"{_number(row['current'], row['unit'])} | {_percent(row['change'])} | "
+                     f"{_percent(row['change_vs_control'])} | {row['limit']} | {p} | **{row['verdict']}** | {note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +230,11 @@ def render_markdown(comparison: Comparison) -> str:
     status = "REGRESSION" if comparison.regressed else "no regression"
     text = f"## sdopt-bench compare: {status}\n\nBaseline `{comparison.baseline}`, current `{comparison.current}`.\n\n"
     text += ", ".join(f"{n} {verdict}" for verdict, n in comparison.counts().items()) + ".\n\n"
+    if comparison.control:
+        moved = table[(table.variant == comparison.control) & table.change.notna() & table.n_baseline.notna()]
+        text += (f"Control `{comparison.control}` (the machine's drift): " +
+                 ", ".join(f"{r.metric} {r.change:+.1%}" for r in moved.itertuples()) +
+                 ". Other variants' timings are judged relative to it, round by round.\n\n")
     if comparison.machine_differences:
         text += "**Different machines**: timings are not comparable as a regression test.\n\n"
         text += "".join(f"- {line}\n" for line in comparison.machine_differences) + "\n"

@@ -1,26 +1,40 @@
-"""The environment fingerprint stored with every run: numbers mean nothing without the machine."""
+"""The environment fingerprint stored with every run: numbers mean nothing without the machine.
+
+Besides what the machine is (CPU, ISA, versions) it says how the machine was while the run ran: load average
+and clock at start and end, and the speed of a fixed FP32 GEMM and convolution at start and end, so that two
+runs from different days can be judged comparable or not. What each variant's runtime really used (threads,
+precision, hint, streams) is read back from the runtime and stored per variant by the suites.
+"""
 import os
 import platform
 import socket
+import statistics
+import time
 
 from sdopt import library_versions
-from sdopt.isa import cpu_info
+from sdopt.isa import OVERRIDE, cpu_info, detected_class, recipe_class
 from sdopt.pipeline import default_threads
 
+# The probe's fixed work: big enough to run on every core, small enough to take about a second in all.
+GEMM_SIZE = 1024
+CONV_SHAPE = dict(batch=1, channels=256, size=64, kernel=3)
+PROBE_REPEATS = 15
 
-def fingerprint() -> dict:
+
+def fingerprint(threads: int | None = None) -> dict:
     cpu = cpu_info()
     info = {
         "hostname": socket.gethostname(),
         "cpu_model": cpu["model"],
         "isa": cpu["flags"],
+        "isa_class": detected_class(),
+        "recipe_isa_class": recipe_class(),  # differs from isa_class only under SDOPT_ISA
+        "isa_override": os.environ.get(OVERRIDE) or None,
         "logical_cores": os.cpu_count(),
-        "threads_used": default_threads(),
+        "threads_used": threads or default_threads(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": library_versions(),
-        "ov_precision_hint": "f32",
-        "ov_performance_hint": "LATENCY",
     }
     try:
         import openvino as ov
@@ -29,3 +43,52 @@ def fingerprint() -> dict:
         info["ov_cpu_capabilities"] = f"unavailable: {exc}"
     return info
 
+
+def machine_state(threads: int | None = None) -> dict:
+    """Load, clock and the speed of fixed FP32 work, now: taken at a session's start and end."""
+    return {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "loadavg_1m": os.getloadavg()[0],
+            "cpu_mhz": cpu_mhz(), **machine_speed(threads)}
+
+
+def cpu_mhz() -> float | None:
+    """The mean current clock over cores as the kernel reports it (static on many VMs, but recorded)."""
+    readings = []
+    try:
+        with open("/proc/cpuinfo") as handle:
+            readings = [float(line.split(":")[1]) for line in handle if line.startswith("cpu MHz")]
+    except OSError:
+        pass
+    return round(statistics.mean(readings), 1) if readings else None
+
+
+def machine_speed(threads: int | None = None) -> dict:
+    """GFLOP/s of a 1024^3 FP32 GEMM and of a 3x3, 256-channel 64x64 convolution in torch, median of 15 after
+    warm-up, on the run's thread count."""
+    import torch
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or default_threads())
+    try:
+        generator = torch.Generator().manual_seed(0)
+        a, b = (torch.randn(GEMM_SIZE, GEMM_SIZE, generator=generator) for _ in range(2))
+        c = CONV_SHAPE
+        x = torch.randn(c["batch"], c["channels"], c["size"], c["size"], generator=generator)
+        w = torch.randn(c["channels"], c["channels"], c["kernel"], c["kernel"], generator=generator)
+        gemm_flop = 2 * GEMM_SIZE ** 3
+        conv_flop = 2 * c["batch"] * c["channels"] ** 2 * c["kernel"] ** 2 * c["size"] ** 2
+        with torch.inference_mode():
+            gemm = _median_seconds(lambda: torch.mm(a, b))
+            conv = _median_seconds(lambda: torch.nn.functional.conv2d(x, w, padding=1))
+    finally:
+        torch.set_num_threads(previous)
+    return {"gemm_gflops": round(gemm_flop / gemm / 1e9, 1), "conv_gflops": round(conv_flop / conv / 1e9, 1)}
+
+
+def _median_seconds(work) -> float:
+    for _ in range(3):
+        work()
+    times = []
+    for _ in range(PROBE_REPEATS):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)

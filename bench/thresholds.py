@@ -28,11 +28,16 @@ class Limit:
         return " and ".join(p for p in parts if p) + f" ({self.better} is better)"
 
 
+CORRECTIONS = ("bh", "holm")
+NOISE_KEYS = {"alpha", "min_rounds", "correction"}
+
+
 @dataclass(frozen=True)
 class Thresholds:
     rules: tuple  # ((glob pattern, Limit), ...) in file order
     alpha: float = 0.01
-    min_samples: int = 5
+    min_rounds: int = 5  # replicates a side below which a timing gets no verdict
+    correction: str = "bh"  # for testing many metrics at once: Benjamini-Hochberg or Holm
 
     def limit_for(self, metric: str) -> Limit | None:
         return next((limit for pattern, limit in self.rules if fnmatch.fnmatchcase(metric, pattern)), None)
@@ -64,7 +69,12 @@ def load_thresholds(path=None) -> Thresholds:
                 raise ValueError(f"{where}: {key} must be a number >= 0, got {spec[key]!r}")
         rules.append((pattern, Limit(spec["better"], spec.get("relative"), spec.get("absolute"))))
     noise = config.get("noise", {})
-    alpha, min_samples = noise.get("alpha", 0.01), noise.get("min_samples", 5)
-    if not 0 < alpha < 1 or not isinstance(min_samples, int) or min_samples < 2:
-        raise ValueError(f"{path}: [noise] needs 0 < alpha < 1 and an integer min_samples >= 2")
-    return Thresholds(tuple(rules), alpha, min_samples)
+    if set(noise) - NOISE_KEYS:
+        raise ValueError(f"{path}: [noise] has unknown keys {sorted(set(noise) - NOISE_KEYS)} (known: "
+                         f"{sorted(NOISE_KEYS)}; min_samples became min_rounds: rounds are the replicates)")
+    alpha, min_rounds = noise.get("alpha", 0.01), noise.get("min_rounds", 5)
+    correction = noise.get("correction", "bh")
+    if not 0 < alpha < 1 or not isinstance(min_rounds, int) or min_rounds < 2 or correction not in CORRECTIONS:
+        raise ValueError(f"{path}: [noise] needs 0 < alpha < 1, an integer min_rounds >= 2 and correction one of "
+                         f"{', '.join(CORRECTIONS)}")
+    return Thresholds(tuple(rules), alpha, min_rounds, correction)

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import progress, recipes, sources
 from .cache import MANIFEST, Cache, key_of, read_manifest
 from .errors import BadArgument, ModelNotFound
-from .pipeline import check_size
+from .pipeline import SD_VAE_SCALE, check_size
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
 from .recipes import Recipe
 
@@ -49,7 +49,7 @@ def parse_resolution(value, source: sources.Source | None = None) -> tuple[int, 
             raise BadArgument(f"resolution {value!r} is not N or HxW (for example 512 or 512x768)") from None
         value = parts * 2 if len(parts) == 1 else parts
     height, width = (int(v) for v in value)
-    check_size(height, width)
+    check_size(height, width, source.vae_scale_factor if source is not None else SD_VAE_SCALE)
     return height, width
 
 

@@ -125,7 +125,7 @@ def _generate(args) -> int:
     resolution = None
     if args.height or args.width:
         resolution = (args.height or args.width, args.width or args.height)
-    folder = build(args.variant, args.model, parse_resolution(resolution) if resolution else None,
+    folder = build(args.variant, args.model, parse_resolution(resolution, _source(args.model)) if resolution else None,
                    Cache(args.cache), rebuild=args.rebuild)
     variant = open_variant(folder)
     height, width = variant.resolution or parse_resolution(resolution, _source(args.model))

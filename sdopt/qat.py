@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import progress
+from .errors import BadArgument
 from .recipes import Recipe, Training
 from .training_data import Examples
 
@@ -136,10 +137,7 @@ class Trainer:
         unconditional = torch.rand(s.batch_size, generator=generator) < s.uncond_probability
         embeddings[unconditional] = self.examples.empty_embedding
         noisy = self.noise_scheduler.add_noise(latents, noise, timesteps)
-        if self.noise_scheduler.config.prediction_type == "v_prediction":
-            target = self.noise_scheduler.get_velocity(latents, noise, timesteps)
-        else:
-            target = noise
+        target = task_target(self.noise_scheduler, latents, noise, timesteps)
         device = torch.device(s.device)
         return noisy.to(device), timesteps.to(device), embeddings.to(device), target.to(device)
 
@@ -225,6 +223,19 @@ class Trainer:
             path.unlink()
             for r in rows:
                 self._log(r)
+
+
+def task_target(noise_scheduler, latents, noise, timesteps):
+    """What the UNet is trained to predict, by the model's prediction type."""
+    kind = noise_scheduler.config.prediction_type
+    if kind == "epsilon":
+        return noise
+    if kind == "v_prediction":
+        return noise_scheduler.get_velocity(latents, noise, timesteps)
+    if kind == "sample":
+        return latents
+    raise BadArgument(f"prediction type {kind!r} of the model's scheduler is not one QAT knows "
+                      f"(epsilon, v_prediction, sample)")
 
 
 def export_student(student: torch.nn.Module, reference_ir: Path, out: Path) -> None:

@@ -1,4 +1,8 @@
-"""Schedulers by the names users type; every variant accepts every scheduler."""
+"""Schedulers by the names users type; every variant accepts every scheduler.
+
+Each is made from the model's own scheduler config (its noise schedule, prediction type and timestep spacing);
+`native` is the model's own scheduler class as it ships.
+"""
 from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
                        EulerDiscreteScheduler, LCMScheduler, PNDMScheduler)
 
@@ -11,7 +15,11 @@ SCHEDULERS = {
     "euler-a": EulerAncestralDiscreteScheduler,
     "dpm++2m": DPMSolverMultistepScheduler,
     "lcm": LCMScheduler,
+    "native": None,  # the model's own scheduler class
 }
+# Stable Diffusion pipelines run PNDM without its Runge-Kutta warm-up steps; with them a short schedule fails
+# ("operands could not be broadcast") on models whose own scheduler is another one.
+OVERRIDES = {"pndm": {"skip_prk_steps": True}}
 
 
 def check(name: str) -> str:
@@ -20,6 +28,7 @@ def check(name: str) -> str:
     return name
 
 
-def make(name: str, config) -> object:
-    """A fresh scheduler of kind `name` with the pipeline's noise schedule."""
-    return SCHEDULERS[check(name)].from_config(config)
+def make(name: str, own) -> object:
+    """A fresh scheduler of kind `name` with the noise schedule of `own`, the scheduler the model ships with."""
+    kind = SCHEDULERS[check(name)] or type(own)
+    return kind.from_config(own.config, **OVERRIDES.get(name, {}))

@@ -69,8 +69,16 @@ class Source:
         if self.kind == "builtin":
             return BUILTINS[self.spec].resolution
         unet = json.loads((self.folder / "unet" / "config.json").read_text())
-        vae = json.loads((self.folder / "vae" / "config.json").read_text())
-        return unet["sample_size"] * 2 ** (len(vae["block_out_channels"]) - 1)
+        return unet["sample_size"] * self.vae_scale_factor
+
+    @property
+    def vae_scale_factor(self) -> int:
+        """Image pixels per latent pixel: 2 per downsampling level of the VAE (8 in Stable Diffusion 1.x)."""
+        if self.kind == "builtin":
+            levels = len(BUILTINS[self.spec].vae["block_out_channels"])
+        else:
+            levels = len(json.loads((self.folder / "vae" / "config.json").read_text())["block_out_channels"])
+        return 2 ** (levels - 1)
 
     def fingerprint(self) -> dict:
         if self.kind == "builtin":

@@ -1,57 +1,55 @@
-"""End-to-end latency per variant x steps x scheduler (pytest-benchmark), per-step and per-component times."""
+"""End-to-end latency per variant x steps x scheduler, in rounds: each round loads the variant afresh, warms it
+up and times one generation, recording the whole and every part (text encoder, each UNet call, VAE decode,
+each scheduler step). Rounds are the replicates; per-call samples describe a round and are kept as detail."""
+import statistics
+
 import numpy as np
-import pytest
 
-from bench.runs import summarize
-
-NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae": "vae_decode_median",
-         "vae_decoder": "vae_decode_median"}
+NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae_decode": "vae_decode_median",
+         "scheduler_step": "scheduler_step_median"}
 
 
-@pytest.fixture(scope="session")
-def pooled_of():
-    """case -> {metric: samples of its rounds so far} (--interleave spreads a case's rounds over the session)."""
-    pooled = {}
-    return lambda case: pooled.setdefault(case, {})
-
-
-def test_latency(case, latency_round, settings, runner_for, benchmark, record, pooled_of):
-    runner = runner_for(case.variant)
+def test_latency(case, latency_round, settings, runner_for, benchmark, record_round):
     height, width = settings.resolution
     call = dict(prompt=settings.prompts[0], steps=case.steps, scheduler=case.scheduler, seed=settings.seed,
                 height=height, width=width)
-    first = runner.generate(**call)  # warm-up, excluded from the timed rounds
-    if runner.first_call_s is not None:
-        record(case.variant, None, None, "first_call", runner.first_call_s, "s")
-        runner.first_call_s = None  # later cases of this variant are no longer first calls
-    image = np.asarray(first.images[0])
-    assert image.shape == (height, width, 3), f"{case}: image of shape {image.shape}"
+    rounds = list(range(settings.rounds)) if latency_round is None else [latency_round]
+    done, pending = [], iter(rounds)
 
-    rounds = settings.rounds if latency_round is None else 1
-    per_step, per_call, callbacks = [], {}, []
+    def fresh_round():
+        """Not timed: a fresh load and compile, then a warm-up generation."""
+        runner = runner_for(case.variant, fresh=True)
+        first = runner.generate(**call)
+        image = np.asarray(first.images[0])
+        assert image.shape == (height, width, 3), f"{case}: image of shape {image.shape}"
+        done.append({"round": next(pending), "runner": runner, "first_call": runner.timings.total})
 
     def timed_generation():
-        runner.generate(**call)
-        per_step.extend(runner.timings.step_seconds())
-        callbacks.append(len(runner.timings.step_ends))
-        for name, seconds in runner.timings.calls.items():
-            per_call.setdefault(name, []).extend(seconds)
+        done[-1]["runner"].generate(**call)
+        done[-1]["timings"] = done[-1]["runner"].timings
 
     benchmark.extra_info.update(variant=case.variant, steps=case.steps, scheduler=case.scheduler,
                                 model=settings.model, resolution=settings.resolution_label)
-    benchmark.pedantic(timed_generation, rounds=rounds, iterations=1, warmup_rounds=0)
-    # One UNet call per denoising step (schedulers may add steps, as PNDM's warm-up does).
-    assert len(per_call["unet"]) == sum(callbacks) >= rounds * case.steps, (per_call["unet"], callbacks)
-    # Every sample behind a median, so `bench compare` can tell a shift from noise (a rank test, not 2 numbers).
-    samples_ms = {"step_median": [1e3 * s for s in per_step]} | {
-        NAMES[name]: [1e3 * s for s in seconds] for name, seconds in per_call.items()}
-    benchmark.extra_info["samples_ms"] = samples_ms
+    benchmark.pedantic(timed_generation, setup=fresh_round, rounds=len(rounds), iterations=1, warmup_rounds=0)
 
-    pooled = pooled_of(case)
-    generations = benchmark.stats.stats.data if benchmark.stats else []
-    for metric, values in {"latency_median": generations, "latency_min": generations, **samples_ms}.items():
-        pooled.setdefault(metric, []).extend(values)
-    if latency_round in (None, settings.rounds - 1):  # the case's last round: records over all its samples
-        for metric, values in pooled.items():
-            if values:
-                record(case.variant, case.steps, case.scheduler, metric, **summarize(metric, values))
+    per_round, samples_ms = [], {}
+    for entry in done:
+        runner, timings = entry["runner"], entry["timings"]
+        calls = timings.calls
+        # One UNet call per denoising step (schedulers may add steps, as PNDM's warm-up does), and every part
+        # of the pipeline is seen: what the parts leave over is glue (tokenizing, guidance arithmetic, images).
+        assert len(calls["unet"]) >= case.steps and len(calls["unet"]) == len(calls["scheduler_step"])
+        assert len(calls["text_encoder"]) >= 1 and len(calls["vae_decode"]) == 1, {k: len(v) for k, v in calls.items()}
+        values = {"latency_median": timings.total, "load": runner.load_s, "compile": runner.compile_s,
+                  "first_call": entry["first_call"],
+                  "pipeline_other": 1e3 * (timings.total - timings.parts_seconds())}
+        if timings.step_seconds():  # the time between step ends: none with a single step
+            values["step_median"] = 1e3 * statistics.median(timings.step_seconds())
+        values |= {NAMES[name]: 1e3 * statistics.median(seconds) for name, seconds in calls.items()}
+        for metric, value in values.items():
+            record_round(case, entry["round"], metric, value)
+        per_round.append({"round": entry["round"], **values})
+        for name, seconds in [("step_median", timings.step_seconds())] + [(NAMES[k], v) for k, v in calls.items()]:
+            samples_ms.setdefault(name, []).extend(1e3 * s for s in seconds)
+    benchmark.extra_info["rounds"] = per_round
+    benchmark.extra_info["samples_ms"] = samples_ms  # per-call detail, never replicates

@@ -4,8 +4,8 @@ import warnings
 import pytest
 import torch
 
-from bench.quality import (clip_score, distribution_distance, fidelity, load_reference_folder, prediction_error,
-                           to_tensor)
+from bench.quality import (SmallSampleWarning, clip_score, distribution_distance, fidelity, load_reference_folder,
+                           prediction_error, to_tensor)
 
 REFERENCE = "torch-fp32"
 
@@ -27,10 +27,11 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     distance = distribution_distance(real, images)
     record(case.variant, case.steps, case.scheduler, "fid", distance.fid, "fid")
     record(case.variant, case.steps, case.scheduler, "kid", distance.kid, "kid")
-    record(case.variant, case.steps, case.scheduler, "kid_std", distance.kid_std, "kid")
+    if distance.kid_std is not None:
+        record(case.variant, case.steps, case.scheduler, "kid_std", distance.kid_std, "kid")
     record(case.variant, case.steps, case.scheduler, "fid_samples", distance.samples, "images")
     if distance.warning:
-        warnings.warn(distance.warning)
+        warnings.warn(SmallSampleWarning(distance.warning))
     assert distance.fid >= -1e-3 and torch.isfinite(torch.tensor(distance.fid))
 
 

@@ -15,9 +15,25 @@ def test_runner_times_every_component_and_step(tiny_artifacts):
     assert runner.first_call_s > 0
     calls = runner.timings.calls
     # classifier-free guidance encodes the prompt and the empty negative prompt
-    assert len(calls["unet"]) == 3 and len(calls["text_encoder"]) == 2 and len(calls["vae_decoder"]) == 1
+    assert len(calls["unet"]) == 3 and len(calls["text_encoder"]) == 2 and len(calls["vae_decode"]) == 1
     steps = runner.timings.step_seconds()
     assert len(steps) == 2 and all(s >= u for s, u in zip(steps, calls["unet"][1:]))  # a step contains its UNet call
+
+
+@pytest.mark.parametrize("name", sorted(sdopt.REGISTRY))
+def test_every_variant_times_every_part_and_the_parts_add_up(tiny_artifacts, name):
+    """Text encoder, every UNet call, the VAE decode and every scheduler step, in every backend, account for the
+    end-to-end time within 5%: what is left is glue (tokenizing, guidance arithmetic, turning latents into images)."""
+    import statistics
+    runner = Runner(tiny_artifacts[name])
+    shares = []
+    for _ in range(4):  # the first is a warm-up
+        runner.generate("a cartoon bird", 25, "euler", 0, 128, 128)
+        timings = runner.timings
+        counts = {part: len(seconds) for part, seconds in timings.calls.items()}
+        assert counts == {"text_encoder": 2, "unet": 25, "vae_decode": 1, "scheduler_step": 25}, counts
+        shares.append(timings.parts_seconds() / timings.total)
+    assert all(share < 1 for share in shares) and statistics.median(shares[1:]) > 0.95, shares
 
 
 def test_footprint_counts_components_and_int8_is_smaller(tiny_artifacts):
@@ -64,9 +80,30 @@ def test_profile_shows_int8_kernels_and_fused_attention(tiny_artifacts):
     assert (int8(full) & full.node_type.isin(["MatMul", "FullyConnected"])).any(), full.head(20)
 
 
-def test_environment_fingerprint_records_isa_and_versions():
-    from bench.env import fingerprint
+def test_environment_fingerprint_records_isa_and_versions(monkeypatch):
+    from bench.env import fingerprint, machine_state
     env = fingerprint()
     assert "avx2" in env["isa"] or env["isa"] == []
     assert {"torch", "openvino", "nncf", "optimum-intel", "diffusers"} <= set(env["versions"])
-    assert env["threads_used"] >= 1 and env["ov_precision_hint"] == "f32"
+    assert env["threads_used"] >= 1 and fingerprint(threads=1)["threads_used"] == 1
+    assert env["recipe_isa_class"] == env["isa_class"] and env["isa_override"] is None
+    monkeypatch.setenv("SDOPT_ISA", "amx")
+    assert fingerprint()["recipe_isa_class"] == "amx" and fingerprint()["isa_override"] == "amx"
+    state = machine_state(1)
+    assert state["gemm_gflops"] > 1 and state["conv_gflops"] > 1 and state["loadavg_1m"] >= 0
+
+
+def test_what_the_runtime_uses_is_read_back(tiny_artifacts):
+    from sdopt.pipeline import open_variant
+    ov_used = open_variant(tiny_artifacts["ov-fp32"], threads=1).settings_in_force()
+    for component in ("text_encoder", "unet", "vae_decoder"):
+        assert ov_used[component]["INFERENCE_NUM_THREADS"] == 1
+        assert ov_used[component]["INFERENCE_PRECISION_HINT"] == "f32"
+        assert ov_used[component]["PERFORMANCE_HINT"] == "LATENCY" and ov_used[component]["NUM_STREAMS"] == 1
+    import torch
+    previous = torch.get_num_threads()  # torch's thread count is the process's: give it back
+    try:
+        torch_used = open_variant(tiny_artifacts["torch-fp32"], threads=1).settings_in_force()
+    finally:
+        torch.set_num_threads(previous)
+    assert torch_used["torch_threads"] == 1 and torch_used["dtype"] == "float32"

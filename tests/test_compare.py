@@ -1,10 +1,12 @@
 """`bench compare` and `bench versions`: verdicts on made-up runs whose truth is known, then on real suite runs
 with a variant slowed down or damaged on purpose."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,18 +22,18 @@ def verdicts(comparison) -> dict:
 
 
 def test_twenty_percent_slower_is_a_regression(tmp_path):
-    base = write_run(tmp_path / "base", *timings(1))
-    slow = write_run(tmp_path / "slow", *timings(2, scale=1.2))
+    base = write_run(tmp_path / "base", timings(1))
+    slow = write_run(tmp_path / "slow", timings(2, scale=1.2))
     result = compare_runs(base, slow)
     assert verdicts(result)["latency_median"] == verdicts(result)["step_median"] == "regressed"
     assert result.regressed
     row = result.table.set_index("metric").loc["latency_median"]
-    assert row.p_value < 0.01 and 0.15 < row.change < 0.25 and row.n_baseline == 9
+    assert row.p_value < 0.01 and 0.15 < row.change < 0.25 and row.n_baseline == 7
 
 
 def test_rerun_with_the_same_spread_is_no_alarm(tmp_path):
-    base = write_run(tmp_path / "base", *timings(1))
-    again = write_run(tmp_path / "again", *timings(3))
+    base = write_run(tmp_path / "base", timings(1))
+    again = write_run(tmp_path / "again", timings(3))
     result = compare_runs(base, again)
     assert not result.regressed
     assert set(verdicts(result).values()) <= {"ok", "info"}
@@ -39,64 +41,116 @@ def test_rerun_with_the_same_spread_is_no_alarm(tmp_path):
 
 
 def test_a_shift_inside_the_noise_is_not_a_regression(tmp_path):
-    """12% slower medians from samples spread by 30%: beyond the limit, but the rank test cannot tell."""
-    base = write_run(tmp_path / "base", [1.0, 1.6, 0.7, 1.3, 0.9], [10.0] * 40)
-    noisy = write_run(tmp_path / "noisy", [1.12, 0.8, 1.5, 0.95, 1.4], [10.0] * 40)
+    """12% slower medians from rounds spread by 30%: beyond the limit, but the test cannot tell."""
+    base = write_run(tmp_path / "base", [1.0, 1.6, 0.7, 1.3, 0.9])
+    noisy = write_run(tmp_path / "noisy", [1.12, 0.8, 1.5, 0.95, 1.4])
     row = compare_runs(base, noisy).table.set_index("metric").loc["latency_median"]
     assert row.change > 0.10 and row.p_value >= 0.01 and row.verdict == "within noise"
 
 
-def test_too_few_rounds_fall_back_to_the_limit_and_say_so(tmp_path):
-    base = write_run(tmp_path / "base", [1.0, 1.01], [10.0] * 16)
-    slow = write_run(tmp_path / "slow", [1.3, 1.31], [10.0] * 16)
-    row = compare_runs(base, slow).table.set_index("metric").loc["latency_median"]
-    assert row.verdict == "regressed" and "too few samples" in row.note
+def test_too_few_rounds_get_no_verdict_and_say_so(tmp_path):
+    base = write_run(tmp_path / "base", [1.0, 1.01])
+    slow = write_run(tmp_path / "slow", [1.3, 1.31])
+    result = compare_runs(base, slow)
+    row = result.table.set_index("metric").loc["latency_median"]
+    assert row.verdict == "not enough replicates" and "fewer than 5 rounds" in row.note
+    assert not result.regressed
+
+
+def test_many_metrics_at_once_are_corrected_for(tmp_path):
+    """A/A with 40 variants of pure noise: some raw p-values fall below 0.01 by chance alone; after the
+    Benjamini-Hochberg correction none is called a regression."""
+    rng = np.random.default_rng(7)
+    base_frames, cur_frames = [], []
+    for side, frames in (("base", base_frames), ("cur", cur_frames)):
+        for index in range(40):
+            frames.append(write_run(tmp_path / side / f"v{index}", 1.0 + 0.08 * rng.standard_normal(6),
+                                    variant=f"v{index}"))
+    from bench.runs import Run, load_run as load
+    merge = lambda folders: Run(folders[0], pd.concat([load(f).records for f in folders]), ENV,
+                                pd.concat([load(f).rounds for f in folders]))
+    loose = tmp_path / "loose.toml"
+    loose.write_text('[noise]\nalpha = 0.01\n[metrics."latency_*"]\nbetter = "lower"\nrelative = 0.0\n')
+    raw_p = []
+    for b, c in zip(base_frames, cur_frames):
+        from bench.stats import shift_p_value
+        raw_p.append(shift_p_value(load(b).replicates(("tiny", b.name, 8, "euler", "64x64", "latency_median")),
+                                   load(c).replicates(("tiny", c.name, 8, "euler", "64x64", "latency_median"))))
+    result = compare_runs(merge(base_frames), merge(cur_frames), load_thresholds(loose))
+    assert min(raw_p) < 0.05  # chance alone reaches "significant" without a correction
+    assert not result.regressed, result.markdown()
+
+
+def test_the_control_separates_machine_drift_from_a_slower_variant(tmp_path):
+    base = write_run(tmp_path / "base", timings(1, scale=0.5), control_s=timings(11))
+    # the whole machine 25% slower: the control moves, the variant relative to it does not
+    drift = write_run(tmp_path / "drift", timings(2, scale=0.625), control_s=timings(12, scale=1.25))
+    result = compare_runs(base, drift)
+    table = result.table.set_index(["variant", "metric"])
+    assert table.loc[("torch-fp32", "latency_median"), "verdict"] == "drift"
+    assert table.loc[("ov-fp32", "latency_median"), "verdict"] == "ok"
+    assert table.loc[("ov-fp32", "latency_median"), "change"] > 0.2
+    assert abs(table.loc[("ov-fp32", "latency_median"), "change_vs_control"]) < 0.05
+    assert not result.regressed and "Control `torch-fp32`" in result.markdown()
+    # the variant alone 20% slower while the machine is 10% faster: its absolute change is small, its change
+    # relative to the control is not
+    slower = write_run(tmp_path / "slower", timings(3, scale=0.54), control_s=timings(13, scale=0.9))
+    table = compare_runs(base, slower).table.set_index(["variant", "metric"])
+    assert table.loc[("ov-fp32", "latency_median"), "verdict"] == "regressed"
+    assert table.loc[("ov-fp32", "latency_median"), "change_vs_control"] > 0.15
+    without = compare_runs(base, slower, control=None).table.set_index(["variant", "metric"])
+    assert without.loc[("ov-fp32", "latency_median"), "verdict"] == "ok"
 
 
 def test_quality_direction_is_respected(tmp_path):
-    base = write_run(tmp_path / "base", *timings(1), psnr=30.0)
-    worse = write_run(tmp_path / "worse", *timings(3), psnr=27.0)
-    better = write_run(tmp_path / "better", *timings(4), psnr=33.0)
+    base = write_run(tmp_path / "base", timings(1), psnr=30.0)
+    worse = write_run(tmp_path / "worse", timings(3), psnr=27.0)
+    better = write_run(tmp_path / "better", timings(4), psnr=33.0)
     assert verdicts(compare_runs(base, worse))["psnr"] == "regressed"
     assert verdicts(compare_runs(base, better))["psnr"] == "improved"
-    faster = write_run(tmp_path / "faster", *timings(5, scale=0.8))
+    faster = write_run(tmp_path / "faster", timings(5, scale=0.8))
     assert verdicts(compare_runs(base, faster))["latency_median"] == "improved"
 
 
 def test_missing_and_new_cases_are_listed(tmp_path):
-    base = write_run(tmp_path / "base", *timings(1))
-    other = write_run(tmp_path / "other", *timings(3), variant="ov-int8-ptq")
+    base = write_run(tmp_path / "base", timings(1))
+    other = write_run(tmp_path / "other", timings(3), variant="ov-int8-ptq")
     found = compare_runs(base, other).table
     assert set(found[found.variant == "ov-fp32"].verdict) == {"missing"}
     assert set(found[found.variant == "ov-int8-ptq"].verdict) == {"new"}
 
 
-def test_other_machine_and_versions_are_flagged(tmp_path):
+def test_other_machine_versions_and_speed_are_flagged(tmp_path):
     other_env = {**ENV, "cpu_model": "Xeon", "isa": ["avx2", "avx512_vnni"],
                  "versions": {"openvino": "2025.4.1", "nncf": "3.4.0"}}
-    base = write_run(tmp_path / "base", *timings(1))
-    elsewhere = write_run(tmp_path / "elsewhere", *timings(3), env=other_env)
+    base = write_run(tmp_path / "base", timings(1))
+    elsewhere = write_run(tmp_path / "elsewhere", timings(3), env=other_env)
     result = compare_runs(base, elsewhere)
     assert "cpu_model: Test CPU -> Xeon" in result.machine_differences
     assert any("only current has avx512_vnni" in line for line in result.machine_differences)
     assert result.software_differences == ["openvino: 2026.4.1 -> 2025.4.1"]
     text = result.markdown()
     assert "Different machines" in text and "Different software" in text
-    assert compare_runs(base, write_run(tmp_path / "same", *timings(3))).machine_differences == []
+    assert compare_runs(base, write_run(tmp_path / "same", timings(3))).machine_differences == []
+    throttled = {**ENV, "machine": {"start": {"gemm_gflops": 80.0, "conv_gflops": 199.0},
+                                    "end": {"gemm_gflops": 79.0, "conv_gflops": 200.0}}}
+    slow_machine = compare_runs(base, write_run(tmp_path / "throttled", timings(3), env=throttled))
+    assert [line.split(":")[0] for line in slow_machine.machine_differences] == ["machine speed (gemm_gflops)"]
 
 
 def test_a_pytest_benchmark_json_alone_is_a_run(tmp_path):
-    base = write_run(tmp_path / "base", *timings(1))
-    slow = write_run(tmp_path / "slow", *timings(2, scale=1.2))
+    base = write_run(tmp_path / "base", timings(1))
+    slow = write_run(tmp_path / "slow", timings(2, scale=1.2))
     run = load_run(slow / "benchmark.json")
     assert set(run.records.metric) == {"latency_median", "latency_min", "step_median"}
+    assert len(run.replicates(("tiny", "ov-fp32", 8, "euler", "64x64", "latency_min"))) == 7
     assert verdicts(compare_runs(base / "benchmark.json", slow / "benchmark.json"))["latency_median"] == "regressed"
 
 
 def test_cli_exit_codes_and_markdown(tmp_path, capsys):
-    base = write_run(tmp_path / "base", *timings(1))
-    slow = write_run(tmp_path / "slow", *timings(2, scale=1.2))
-    same = write_run(tmp_path / "same", *timings(3))
+    base = write_run(tmp_path / "base", timings(1))
+    slow = write_run(tmp_path / "slow", timings(2, scale=1.2))
+    same = write_run(tmp_path / "same", timings(3))
     summary = tmp_path / "summary.md"
     assert bench_main(["compare", str(base), str(slow), "--markdown", str(summary), "--csv",
                        str(tmp_path / "c.csv")]) == 1
@@ -113,6 +167,8 @@ def test_cli_exit_codes_and_markdown(tmp_path, capsys):
     ('[metrics.psnr]\nbetter = "higher"\nabsolut = 1\n', "unknown keys ['absolut']"),
     ('[limits]\n', "unknown sections ['limits']"),
     ('[noise]\nalpha = 2\n', "0 < alpha < 1"),
+    ('[noise]\ncorrection = "bonferroni"\n', "correction one of bh, holm"),
+    ('[noise]\nmin_samples = 5\n', "min_samples became min_rounds"),
     ('[metrics.psnr\n', "not valid TOML"),
 ])
 def test_bad_thresholds_name_the_problem(tmp_path, text, message):
@@ -124,21 +180,22 @@ def test_bad_thresholds_name_the_problem(tmp_path, text, message):
 
 
 def test_own_thresholds_change_the_verdict(tmp_path):
-    base = write_run(tmp_path / "base", *timings(1))
-    slow = write_run(tmp_path / "slow", *timings(2, scale=1.2))
+    base = write_run(tmp_path / "base", timings(1))
+    slow = write_run(tmp_path / "slow", timings(2, scale=1.2))
     loose = tmp_path / "loose.toml"
     loose.write_text('[metrics."*"]\nbetter = "lower"\nrelative = 0.5\n')
     assert not compare_runs(base, slow, load_thresholds(loose)).regressed
 
 
 def test_versions_table(tmp_path, capsys):
-    base = write_run(tmp_path / "a", *timings(1))
-    other = write_run(tmp_path / "b", *timings(3, scale=1.5),
+    base = write_run(tmp_path / "a", timings(1))
+    other = write_run(tmp_path / "b", timings(3, scale=1.5),
                       env={**ENV, "versions": {"openvino": "2025.4.1", "nncf": "2.19.0"}})
     assert bench_main(["versions", str(base), str(other), "--markdown", str(tmp_path / "v.md")]) == 0
     text = (tmp_path / "v.md").read_text()
     assert "OpenVINO 2026.4.1 / NNCF 3.4.0 | OpenVINO 2025.4.1 / NNCF 2.19.0 |" in text
-    assert "| ov-fp32 | 8 | euler | latency_median |" in text and "(+5" in text
+    row = next(line for line in text.splitlines() if line.startswith("| ov-fp32 | 8 | euler | latency_median |"))
+    assert re.search(r"\| [\d.]+ s \(\+(4[5-9]|5[0-5])%\) \|$", row), row  # 1.5x slower, give or take the spread
 
 
 # --- Real suite runs on the tiny model, with a variant made worse on purpose --------------------------------

@@ -250,3 +250,25 @@ def test_a_user_image_folder_trains_and_the_cli_writes_the_pipeline(shared_cache
     assert variant.generate("a test", 2, "euler", 0, *SIZE).images[0].size == SIZE
     assert main(["qat", "--model", "tiny", "--steps", "2", "--cache", str(shared_cache.root),
                  "--out", str(out)]) == 2  # refuses to write into a non-empty folder
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample"])
+def test_the_task_target_follows_the_prediction_type(kind):
+    from diffusers import DDPMScheduler
+
+    from sdopt.qat import task_target
+    scheduler = DDPMScheduler(prediction_type=kind)
+    generator = torch.Generator().manual_seed(0)
+    latents, noise = torch.randn(2, 4, 8, 8, generator=generator), torch.randn(2, 4, 8, 8, generator=generator)
+    timesteps = torch.tensor([10, 900])
+    expected = {"epsilon": noise, "sample": latents,
+                "v_prediction": scheduler.get_velocity(latents, noise, timesteps)}[kind]
+    assert torch.equal(task_target(scheduler, latents, noise, timesteps), expected)
+
+
+def test_an_unknown_prediction_type_is_refused():
+    from types import SimpleNamespace
+
+    from sdopt.qat import task_target
+    with pytest.raises(BadArgument, match="prediction type 'flow' .* not one QAT knows"):
+        task_target(SimpleNamespace(config=SimpleNamespace(prediction_type="flow")), None, None, None)

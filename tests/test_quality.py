@@ -1,4 +1,6 @@
 """Quality metrics: each can tell good from bad, and bad input gets one clear message."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -41,6 +43,29 @@ def test_inception_features_are_2048d_and_fid_ranks_damage():
     far = distribution_distance(reference, _noisy(reference, 0.4))
     assert close.fid < 1 and far.fid > close.fid + 50 and far.kid > close.kid + 0.1
     assert close.samples == 12 and close.kid_subset == 12 and "12 images" in close.warning
+    # one subset of 12 from sets of 12 is both whole sets every time: a spread of 0 would be a false claim
+    assert close.kid_std is None
+    larger = distribution_distance(_images(16), reference * 0.98 + 0.01)
+    assert larger.kid_subset == 12 and larger.kid_std is not None and larger.kid_std > 0
+
+
+def test_a_set_against_itself_is_exactly_zero():
+    reference = _images(6)
+    itself = distribution_distance(reference, reference.clone(), feature=torch.nn.Identity())
+    assert (itself.fid, itself.kid, itself.kid_std) == (0.0, 0.0, None)
+
+
+def test_the_small_sample_warning_reaches_users(tmp_path):
+    """pyproject ignores UserWarning from the libraries, but not this one."""
+    import subprocess
+    import sys
+    test = tmp_path / "test_warns.py"
+    test.write_text("import warnings\nfrom bench.quality import SmallSampleWarning\n"
+                    "def test_it():\n    warnings.warn(SmallSampleWarning('FID/KID from 4 images'))\n")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "pytest", str(test), "-q", "--rootdir", str(root),
+                             "-c", str(root / "pyproject.toml")], capture_output=True, text=True, cwd=root)
+    assert result.returncode == 0 and "SmallSampleWarning: FID/KID from 4 images" in result.stdout, result.stdout
 
 
 def test_custom_feature_extractor_and_too_few_images():

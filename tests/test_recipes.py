@@ -68,9 +68,18 @@ def test_bad_resolution_is_refused(value):
         parse_resolution(value)
 
 
-def test_every_scheduler_builds_from_the_sd_config():
+def test_every_scheduler_builds_from_the_models_own():
+    from diffusers import EulerDiscreteScheduler, PNDMScheduler
+
     from sdopt.sources import SD_SCHEDULER
-    from diffusers import PNDMScheduler
-    config = PNDMScheduler(**SD_SCHEDULER).config
+    own = PNDMScheduler(**SD_SCHEDULER)
     for name in schedulers.SCHEDULERS:
-        assert type(schedulers.make(name, config)) is schedulers.SCHEDULERS[name]
+        assert type(schedulers.make(name, own)) is (schedulers.SCHEDULERS[name] or PNDMScheduler)
+    # a v-prediction Euler model keeps its own schedule under any name, and PNDM skips its Runge-Kutta steps
+    euler = EulerDiscreteScheduler(**{k: v for k, v in SD_SCHEDULER.items() if k not in ("skip_prk_steps",
+                                                                                         "set_alpha_to_one")},
+                                   prediction_type="v_prediction", timestep_spacing="trailing")
+    assert type(schedulers.make("native", euler)) is EulerDiscreteScheduler
+    pndm = schedulers.make("pndm", euler)
+    assert pndm.config.prediction_type == "v_prediction" and pndm.config.skip_prk_steps
+    assert pndm.config.timestep_spacing == "trailing"

@@ -107,3 +107,34 @@ def test_qat_training_logs_become_a_loss_curve(tmp_path):
     assert "training_loss.png" in (run / "report.html").read_text()
     plain = write_run(_records(), {}, tmp_path / "results", run_id="run-n")
     assert not (plain / "training_loss.png").exists()
+
+
+def test_speedups_are_paired_by_round_with_an_interval(tmp_path):
+    """torch-fp32 over the variant in the same round, median over rounds: 2.0 here, where the ratio of the two
+    medians would read 3.0."""
+    recorder = Recorder()
+    for variant, seconds in (("torch-fp32", [1.0, 2.0, 3.0, 4.0, 5.0]), ("ov-fp32", [1.0, 1.0, 1.0, 2.0, 5.0])):
+        for index, value in enumerate(seconds):
+            recorder.add_round(index, model="tiny", variant=variant, steps=4, scheduler="pndm",
+                               resolution="128x128", metric="latency_median", value=value, unit="s")
+    rounds = recorder.rounds_frame()
+    from bench.runs import records_from_rounds
+    table = summary_table(records_from_rounds(rounds), rounds).set_index("variant")
+    assert table.loc["ov-fp32", "speedup"] == 2.0 and table.loc["ov-fp32", "latency_s"] == 1.0
+    assert (table.loc["ov-fp32", "speedup_low"], table.loc["ov-fp32", "speedup_high"]) == (1.0, 3.0)
+    assert table.loc["ov-fp32", "speedup_n"] == 5 and table.loc["ov-fp32", "speedup_coverage"] == pytest.approx(0.9375)
+    run = write_run(records_from_rounds(rounds), {}, tmp_path, run_id="run-r", rounds=rounds)
+    assert (run / "rounds.csv").is_file()
+    assert "| ov-fp32 | 1.000 | 2.00x [1.00-3.00] |" in (run / "summary.md").read_text()
+    three = rounds[rounds["round"] < 3]
+    shown = (write_run(records_from_rounds(three), {}, tmp_path, run_id="run-3", rounds=three) / "summary.md")
+    assert "2.00x (n=3: 1.00-3.00, 75%)" in shown.read_text()
+
+
+def test_too_few_fid_images_are_flagged_in_the_summary(tmp_path):
+    records = pd.concat([_records(), pd.DataFrame([dict(model="tiny", variant="ov-fp32", steps=4, scheduler="pndm",
+                                                        resolution="128x128", metric="fid_samples", value=4.0,
+                                                        unit="images")])])
+    summary = (write_run(records, {}, tmp_path, run_id="run-f") / "summary.md").read_text()
+    assert "FID/KID come from 4 images per set" in summary
+    assert "FID/KID come" not in (write_run(_records(), {}, tmp_path, run_id="run-g") / "summary.md").read_text()

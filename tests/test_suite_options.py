@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from sdopt.pipeline import default_threads
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
     (["--fid-reference", "/nonexistent/images"], "is not a folder of images"),
     (["--quality-prompts", "0"], "--quality-prompts must be at least 1"),
     (["--rounds", "0"], "--rounds must be at least 1"),
+    (["--threads", "0"], "--threads must be at least 1"),
 ])
 def test_bad_suite_option(tmp_path, option, message):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites"), "--collect-only", "-q",
@@ -74,6 +77,29 @@ def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(tmp_
     from_json = load_run(tmp_path / "benchmark.json")
     for variant in ("torch-fp32", "ov-fp32"):
         key = ("tiny", variant, 1, "euler", "128x128", "latency_median")
-        assert len(run.samples[key]) == 2 and run.samples[key] == from_json.samples[key]
-        recorded = latency[latency.variant == variant].value.item()
-        assert recorded == pytest.approx(sorted(run.samples[key])[0] / 2 + sorted(run.samples[key])[1] / 2)
+        rounds = run.replicates(key)
+        assert list(rounds.index) == [0, 1] and list(rounds) == list(from_json.replicates(key))
+        assert latency[latency.variant == variant].value.item() == pytest.approx(rounds.median())
+        # every round loaded the variant afresh: a load and a compile time per round
+        assert len(run.replicates(("tiny", variant, 1, "euler", "128x128", "load"))) == 2
+    environment = run.environment
+    assert environment["threads_used"] == default_threads()
+    assert environment["machine"]["start"]["gemm_gflops"] > 0 and environment["machine"]["end"]["gemm_gflops"] > 0
+    assert set(environment["variants"]) == {"torch-fp32", "ov-fp32"}
+    assert environment["variants"]["ov-fp32"]["recipe"]["name"] == "ov-fp32"
+
+
+def test_threads_reach_every_runtime_and_the_fingerprint(tmp_path, shared_cache):
+    from bench.runs import load_run
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-q",
+                             "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
+                             "--rounds", "1", "--threads", "1", "--results-dir", str(tmp_path / "results"),
+                             "--sdopt-cache", str(shared_cache.root)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    environment = load_run(tmp_path / "results" / "latest").environment
+    assert environment["threads_used"] == 1
+    used = environment["variants"]
+    assert used["torch-fp32"]["settings"]["torch_threads"] == 1
+    assert {used["ov-fp32"]["settings"][c]["INFERENCE_NUM_THREADS"] for c in ("text_encoder", "unet", "vae_decoder")} == {1}
+    assert "1 threads" in (tmp_path / "results" / "latest" / "summary.md").read_text()

@@ -42,7 +42,7 @@ def test_full_ptq_also_quantizes_matmuls_and_shares_calibration(tiny_artifacts, 
     conv_only, full = _op_counts(tiny_artifacts[CONV_ONLY_PTQ]), _op_counts(tiny_artifacts["ov-int8-ptq-full"])
     assert full["FakeQuantize"] > conv_only["FakeQuantize"]
     # recorded once from ov-fp32, used by all (ToMe variants record their own from ov-tome-fp32)
-    assert len(list((shared_cache.root / "calibration").glob("unet-ov-fp32-*"))) == 1
+    assert len(list((shared_cache.root / "calibration").glob("unet-ov-fp32-tiny-*"))) == 1
 
 
 def test_default_ptq_is_what_this_machines_recipe_resolves_to(tiny_artifacts):

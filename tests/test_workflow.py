@@ -93,7 +93,7 @@ def test_compare_update_collect_and_tabulate_scripts_run(tmp_path):
         (work / "scripts" / script).symlink_to(ROOT / "scripts" / script)
     env = {"SDOPT_PYTHON": sys.executable}
     runs = work / "results" / "openvino" / "ov-2026.4"
-    write_run(runs / "20261127-010000-aaaa", *timings(1))
+    write_run(runs / "20261127-010000-aaaa", timings(1))
     (runs / "latest").symlink_to("20261127-010000-aaaa")
 
     first = sh(work / "scripts/nightly-compare", "ov-2026.4", env=env, cwd=work)
@@ -104,14 +104,14 @@ def test_compare_update_collect_and_tabulate_scripts_run(tmp_path):
     assert (work / "baseline" / "ov-2026.4" / "records.csv").is_file()
     assert not (work / "baseline" / "ov-2026.4").is_symlink()
 
-    write_run(runs / "20261128-010000-bbbb", *timings(2, scale=1.2))
+    write_run(runs / "20261128-010000-bbbb", timings(2, scale=1.2))
     (runs / "latest").unlink()
     (runs / "latest").symlink_to("20261128-010000-bbbb")
     slower = sh(work / "scripts/nightly-compare", "ov-2026.4", env=env, cwd=work)
     assert slower.returncode == 1 and "REGRESSION" in slower.stdout, slower.stdout + slower.stderr
 
     downloads = tmp_path / "downloaded"
-    write_run(downloads / "results-ov-2025.4" / "20261128-020000-cccc", *timings(3),
+    write_run(downloads / "results-ov-2025.4" / "20261128-020000-cccc", timings(3),
               env={**ENV, "versions": {"openvino": "2025.4.1", "nncf": "2.19.0"}})
     collected = sh(work / "scripts/collect-artifacts", downloads, work / "results" / "openvino")
     assert collected.returncode == 0, collected.stderr
