@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
+# glibc reads this at process start: a fixed mmap threshold keeps torch's speed from depending on what ran
+# before it in the process (see bench/env.py).
+export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export SDOPT_CACHE ?= $(CURDIR)/.cache/sdopt
 PYTEST_ARGS ?=
 

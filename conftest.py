@@ -159,13 +159,15 @@ def pytest_generate_tests(metafunc):
         cases = [Case(v, n, sch) for v in s.variants for n in s.steps for sch in s.schedulers]
         metafunc.parametrize("case", cases, ids=str)
         if "latency_round" in metafunc.fixturenames and s.interleave:
-            metafunc.parametrize("latency_round", range(s.rounds), ids=lambda r: f"round{r}")
+            # round -1: one unrecorded pass over every case before any is timed (see suites/test_latency.py)
+            metafunc.parametrize("latency_round", range(-1, s.rounds), ids=lambda r: f"round{r}" if r >= 0 else "warmup")
     else:
         metafunc.parametrize("variant_name", s.variants)
 
 
 def pytest_collection_modifyitems(items):
-    """--interleave: all first rounds, then all second rounds...; the stable sort keeps everything else in place."""
+    """--interleave: all warm-ups, then all first rounds, then all second rounds...; the stable sort keeps
+    everything else in place."""
     def round_of(item):
         callspec = getattr(item, "callspec", None)
         return callspec.params.get("latency_round", 0) if callspec else 0

@@ -19,6 +19,15 @@ from sdopt.pipeline import default_threads
 GEMM_SIZE = 1024
 CONV_SHAPE = dict(batch=1, channels=256, size=64, kernel=3)
 PROBE_REPEATS = 15
+PROBE_WARMUP = 10
+
+
+# glibc's malloc maps every block above its mmap threshold fresh from the kernel and raises that threshold only
+# as it sees large blocks freed, so how fast torch runs depends on what ran before it in the process: at
+# sd15-arch 256, torch-fp32's UNet call read 2.0 s before any OpenVINO variant had run and 1.6 s after, and
+# 1.5 s from the start with the threshold fixed at glibc's ceiling by MALLOC_MMAP_THRESHOLD_ (read by glibc
+# at process start only; mallopt() from Python did not have the effect). make sets it; the fingerprint says.
+ALLOCATOR_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD")
 
 
 def fingerprint(threads: int | None = None) -> dict:
@@ -31,6 +40,7 @@ def fingerprint(threads: int | None = None) -> dict:
         "recipe_isa_class": recipe_class(),  # differs from isa_class only under SDOPT_ISA
         "isa_override": os.environ.get(OVERRIDE) or None,
         "logical_cores": os.cpu_count(),
+        "allocator": {name: os.environ.get(name) for name in ALLOCATOR_VARIABLES},
         "threads_used": threads or default_threads(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -63,7 +73,7 @@ def cpu_mhz() -> float | None:
 
 def machine_speed(threads: int | None = None) -> dict:
     """GFLOP/s of a 1024^3 FP32 GEMM and of a 3x3, 256-channel 64x64 convolution in torch, median of 15 after
-    warm-up, on the run's thread count."""
+    warm-up, on the run's thread count: fixed work whose rate says how fast the machine is right now."""
     import torch
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or default_threads())
@@ -75,7 +85,9 @@ def machine_speed(threads: int | None = None) -> dict:
         w = torch.randn(c["channels"], c["channels"], c["kernel"], c["kernel"], generator=generator)
         gemm_flop = 2 * GEMM_SIZE ** 3
         conv_flop = 2 * c["batch"] * c["channels"] ** 2 * c["kernel"] ** 2 * c["size"] ** 2
-        with torch.inference_mode():
+        # The convolution runs through torch's im2col path: oneDNN picks its algorithm per process, which moved the
+        # rate of the same convolution by 40% between processes on one machine in one minute.
+        with torch.inference_mode(), torch.backends.mkldnn.flags(enabled=False):
             gemm = _median_seconds(lambda: torch.mm(a, b))
             conv = _median_seconds(lambda: torch.nn.functional.conv2d(x, w, padding=1))
     finally:
@@ -84,7 +96,7 @@ def machine_speed(threads: int | None = None) -> dict:
 
 
 def _median_seconds(work) -> float:
-    for _ in range(3):
+    for _ in range(PROBE_WARMUP):  # the first calls allocate and, for the convolution, build kernels
         work()
     times = []
     for _ in range(PROBE_REPEATS):

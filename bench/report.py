@@ -149,6 +149,10 @@ def environment_line(env: dict) -> str:
     used = runtime_settings(env)
     if used:
         text += f"Runtime settings read back: {used}. "
+    allocator = env.get("allocator")
+    if allocator is not None and not allocator.get("MALLOC_MMAP_THRESHOLD_"):
+        text += ("glibc's mmap threshold was left dynamic (MALLOC_MMAP_THRESHOLD_ unset): torch variants timed "
+                 "before any other variant ran in the process can read slower. ")
     return text + f"{versions}."
 
 

@@ -14,8 +14,6 @@ from .records import COLUMNS, ROUND_COLUMNS
 
 KEY = ["model", "variant", "steps", "scheduler", "resolution", "metric"]
 SECONDS = ("latency_median", "latency_min", "load", "compile", "first_call")
-# A record whose replicates are another metric's rounds: the fastest round is one of latency_median's rounds.
-REPLICATES_OF = {"latency_min": "latency_median"}
 
 
 def unit_of(metric: str) -> str:
@@ -40,7 +38,7 @@ class Run:
         rows = self.rounds
         if rows.empty:
             return pd.Series(dtype=float)
-        wanted = dict(zip(KEY[:-1], case), metric=REPLICATES_OF.get(metric, metric))
+        wanted = dict(zip(KEY[:-1], case), metric=metric)
         mask = pd.Series(True, index=rows.index)
         for column, value in wanted.items():
             mask &= rows[column].isna() if value is None else rows[column] == value

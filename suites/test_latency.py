@@ -1,12 +1,18 @@
 """End-to-end latency per variant x steps x scheduler, in rounds: each round loads the variant afresh, warms it
 up and times one generation, recording the whole and every part (text encoder, each UNet call, VAE decode,
-each scheduler step). Rounds are the replicates; per-call samples describe a round and are kept as detail."""
+each scheduler step, turning the decoded tensor into images). Rounds are the replicates; per-call samples
+describe a round and are kept as detail.
+
+Before a case's first round, one whole round runs unrecorded (with --interleave, a warm-up pass over every case
+comes first): the first loads in a process carry one-time costs (thread pools growing, files entering the page
+cache) that later rounds do not see; at sd15-arch 256 the first load read 10x longer than later ones
+(docs/measurements/2026-11-28-compare-real-runs)."""
 import statistics
 
 import numpy as np
 
 NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae_decode": "vae_decode_median",
-         "scheduler_step": "scheduler_step_median"}
+         "scheduler_step": "scheduler_step_median", "image_postprocess": "image_postprocess_median"}
 
 
 def test_latency(case, latency_round, settings, runner_for, benchmark, record_round):
@@ -28,6 +34,14 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
         done[-1]["runner"].generate(**call)
         done[-1]["timings"] = done[-1]["runner"].timings
 
+    if latency_round in (None, -1):  # the warm-up round: run it, keep nothing
+        pending = iter([-1])
+        fresh_round()
+        timed_generation()
+        if latency_round == -1:
+            return
+        done.clear()
+        pending = iter(rounds)
     benchmark.extra_info.update(variant=case.variant, steps=case.steps, scheduler=case.scheduler,
                                 model=settings.model, resolution=settings.resolution_label)
     benchmark.pedantic(timed_generation, setup=fresh_round, rounds=len(rounds), iterations=1, warmup_rounds=0)
@@ -37,7 +51,7 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
         runner, timings = entry["runner"], entry["timings"]
         calls = timings.calls
         # One UNet call per denoising step (schedulers may add steps, as PNDM's warm-up does), and every part
-        # of the pipeline is seen: what the parts leave over is glue (tokenizing, guidance arithmetic, images).
+        # of the pipeline is seen: what the parts leave over is glue (tokenizing, guidance arithmetic).
         assert len(calls["unet"]) >= case.steps and len(calls["unet"]) == len(calls["scheduler_step"])
         assert len(calls["text_encoder"]) >= 1 and len(calls["vae_decode"]) == 1, {k: len(v) for k, v in calls.items()}
         values = {"latency_median": timings.total, "load": runner.load_s, "compile": runner.compile_s,

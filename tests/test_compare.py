@@ -70,7 +70,7 @@ def test_many_metrics_at_once_are_corrected_for(tmp_path):
     merge = lambda folders: Run(folders[0], pd.concat([load(f).records for f in folders]), ENV,
                                 pd.concat([load(f).rounds for f in folders]))
     loose = tmp_path / "loose.toml"
-    loose.write_text('[noise]\nalpha = 0.01\n[metrics."latency_*"]\nbetter = "lower"\nrelative = 0.0\n')
+    loose.write_text('[noise]\nalpha = 0.01\n[metrics.latency_median]\nbetter = "lower"\nrelative = 0.0\n')
     raw_p = []
     for b, c in zip(base_frames, cur_frames):
         from bench.stats import shift_p_value
@@ -132,10 +132,11 @@ def test_other_machine_versions_and_speed_are_flagged(tmp_path):
     text = result.markdown()
     assert "Different machines" in text and "Different software" in text
     assert compare_runs(base, write_run(tmp_path / "same", timings(3))).machine_differences == []
-    throttled = {**ENV, "machine": {"start": {"gemm_gflops": 80.0, "conv_gflops": 199.0},
-                                    "end": {"gemm_gflops": 79.0, "conv_gflops": 200.0}}}
+    throttled = {**ENV, "machine": {"start": {"gemm_gflops": 80.0, "conv_gflops": 150.0},
+                                    "end": {"gemm_gflops": 99.0, "conv_gflops": 120.0}}}
     slow_machine = compare_runs(base, write_run(tmp_path / "throttled", timings(3), env=throttled))
-    assert [line.split(":")[0] for line in slow_machine.machine_differences] == ["machine speed (gemm_gflops)"]
+    assert [line.split(":")[0] for line in slow_machine.machine_differences] == [
+        "machine speed at the start (gemm_gflops)"]  # the end's GEMM agrees; the convolution is not judged
 
 
 def test_a_pytest_benchmark_json_alone_is_a_run(tmp_path):
@@ -143,7 +144,8 @@ def test_a_pytest_benchmark_json_alone_is_a_run(tmp_path):
     slow = write_run(tmp_path / "slow", timings(2, scale=1.2))
     run = load_run(slow / "benchmark.json")
     assert set(run.records.metric) == {"latency_median", "latency_min", "step_median"}
-    assert len(run.replicates(("tiny", "ov-fp32", 8, "euler", "64x64", "latency_min"))) == 7
+    assert len(run.replicates(("tiny", "ov-fp32", 8, "euler", "64x64", "latency_median"))) == 7
+    assert run.replicates(("tiny", "ov-fp32", 8, "euler", "64x64", "latency_min")).empty  # one number, not judged
     assert verdicts(compare_runs(base / "benchmark.json", slow / "benchmark.json"))["latency_median"] == "regressed"
 
 
@@ -214,25 +216,24 @@ def run_suite(tmp_path, cache, name, suite, args, **inject):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("SDOPT_TIMING_TESTS"), reason=(
-    "needs a quiet, dedicated machine (set SDOPT_TIMING_TESTS=1): on the 2-core CI VM the tiny UNet's latency "
-    "is bimodal between processes (11.8 / 16.7 / 11.8 / 17.4 ms in four back-to-back runs), a swing larger "
-    "than the 20% being injected"))
+    "timing on a shared VM: one of its two vCPUs is slowed by the host for seconds to minutes at a time, which "
+    "halves a two-thread tiny UNet call (docs/measurements/2026-11-28-tiny-bimodality); set SDOPT_TIMING_TESTS=1 "
+    "on a dedicated machine. The same check on real runs is in docs/measurements/2026-11-28-compare-real-runs"))
 def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path, tiny_artifacts, shared_cache):
     """Variants come built from the session cache, so no run measures right after a build."""
-    args = ["--variants", "ov-fp32", "--steps", "8", "--schedulers", "euler", "--rounds", "9"]
+    args = ["--variants", "torch-fp32,ov-fp32", "--steps", "8", "--schedulers", "euler", "--rounds", "7",
+            "--interleave"]
     base = run_suite(tmp_path, shared_cache, "base", "test_latency.py", args)
     again = run_suite(tmp_path, shared_cache, "again", "test_latency.py", args)
     log = tmp_path / "injected.log"
     slow = run_suite(tmp_path, shared_cache, "slow", "test_latency.py", args, SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2",
                      SDOPT_INJECT_LOG=str(log))
-    assert log.read_text().splitlines() == ["slowed ov-fp32 by 0.2"]
+    assert set(log.read_text().splitlines()) == {"slowed ov-fp32 by 0.2"}
     caught = compare_runs(base, slow)
-    assert caught.regressed, caught.markdown()
-    found = verdicts(caught)
-    assert found["step_median"] == found["unet_call_median"] == "regressed", caught.markdown()
+    table = caught.table.set_index(["variant", "metric"])
+    assert table.loc[("ov-fp32", "unet_call_median"), "verdict"] == "regressed", caught.markdown()
     rerun = compare_runs(base, again)
     assert not rerun.regressed, rerun.markdown()
-    assert rerun.machine_differences == rerun.software_differences == []
 
 
 @pytest.mark.slow

@@ -69,7 +69,8 @@ def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(tmp_
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     ran = [line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line]
-    assert ran == ["test_latency[torch-fp32-1-euler-round0]", "test_latency[ov-fp32-1-euler-round0]",
+    assert ran == ["test_latency[torch-fp32-1-euler-warmup]", "test_latency[ov-fp32-1-euler-warmup]",
+                   "test_latency[torch-fp32-1-euler-round0]", "test_latency[ov-fp32-1-euler-round0]",
                    "test_latency[torch-fp32-1-euler-round1]", "test_latency[ov-fp32-1-euler-round1]"]
     run = load_run(tmp_path / "results" / "latest")
     latency = run.records[run.records.metric == "latency_median"]
