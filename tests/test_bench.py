@@ -84,6 +84,7 @@ def test_profile_shows_int8_kernels_and_fused_attention(tiny_artifacts):
 
 def test_environment_fingerprint_records_isa_and_versions(monkeypatch):
     from bench.env import fingerprint, machine_state
+    monkeypatch.delenv("SDOPT_ISA", raising=False)  # the suite may run under an override; this test sets its own
     env = fingerprint()
     assert "avx2" in env["isa"] or env["isa"] == []
     assert {"torch", "openvino", "nncf", "optimum-intel", "diffusers"} <= set(env["versions"])
