@@ -19,8 +19,9 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
     height, width = settings.resolution
     call = dict(prompt=settings.prompts[0], steps=case.steps, scheduler=case.scheduler, seed=settings.seed,
                 height=height, width=width)
-    rounds = list(range(settings.rounds)) if latency_round is None else [latency_round]
-    done, pending = [], iter(rounds)
+    warm_up = latency_round in (None, -1)  # -1: --interleave's warm-up pass; None: this case's own warm-up first
+    rounds = list(range(settings.rounds)) if latency_round is None else [] if latency_round == -1 else [latency_round]
+    done, pending = [], iter(([-1] if warm_up else []) + rounds)
 
     def fresh_round():
         """Not timed: a fresh load and compile, then a warm-up generation."""
@@ -34,14 +35,12 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
         done[-1]["runner"].generate(**call)
         done[-1]["timings"] = done[-1]["runner"].timings
 
-    if latency_round in (None, -1):  # the warm-up round: run it, keep nothing
-        pending = iter([-1])
+    if warm_up:  # one whole round, kept nowhere
         fresh_round()
         timed_generation()
-        if latency_round == -1:
-            return
         done.clear()
-        pending = iter(rounds)
+    if not rounds:
+        return
     benchmark.extra_info.update(variant=case.variant, steps=case.steps, scheduler=case.scheduler,
                                 model=settings.model, resolution=settings.resolution_label)
     benchmark.pedantic(timed_generation, setup=fresh_round, rounds=len(rounds), iterations=1, warmup_rounds=0)
