@@ -6,9 +6,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 # glibc reads this at process start: a fixed mmap threshold keeps torch's speed from depending on what ran
-# before it in the process (see bench/env.py).
+# before it in the process (see bench/probes/env.py).
 export MALLOC_MMAP_THRESHOLD_ ?= 33554432
-export SDOPT_CACHE ?= $(CURDIR)/.cache/sdopt
+# The variant cache every entry point uses by default (sdopt/cache.py): the tests share it too, so the smoke run
+# after them, a later `make bench` and `sdopt generate` reuse what they built.
+SDOPT_CACHE ?= $(HOME)/.cache/sdopt
+export SDOPT_CACHE
+export SDOPT_TEST_CACHE ?= $(SDOPT_CACHE)
 PYTEST_ARGS ?=
 
 .PHONY: setup bench test smoke clean
@@ -34,4 +38,4 @@ smoke: setup
 	$(PY) -m pytest suites/ --steps 2 --rounds 2 --results-dir results/smoke --benchmark-json results/smoke/benchmark.json
 
 clean:
-	rm -rf $(VENV) .cache results/smoke
+	rm -rf $(VENV) results/smoke   # the variant cache stays: `sdopt cache prune` empties it

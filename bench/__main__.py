@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .report import render_summary
+from .analysis.report import render_summary
 
 
 def main(argv=None) -> int:
@@ -19,7 +19,7 @@ def main(argv=None) -> int:
     compare.add_argument("baseline", type=Path)
     compare.add_argument("current", type=Path)
     compare.add_argument("--thresholds", type=Path, default=None,
-                         help="a TOML file of per-metric limits (default: bench/thresholds.toml)")
+                         help="a TOML file of per-metric limits (default: bench/analysis/thresholds.toml)")
     compare.add_argument("--markdown", type=Path, default=None, help="also write the Markdown summary here")
     compare.add_argument("--csv", type=Path, default=None, help="also write the full comparison table here")
     versions = commands.add_parser("versions", help="one table of runs made under different library versions")
@@ -42,8 +42,8 @@ def _report(args) -> int:
 
 
 def _compare(args) -> int:
-    from .compare import compare_runs
-    from .thresholds import load_thresholds
+    from .analysis.compare import compare_runs
+    from .analysis.thresholds import load_thresholds
     comparison = compare_runs(args.baseline, args.current, load_thresholds(args.thresholds))
     text = comparison.markdown()
     if args.markdown:
@@ -55,7 +55,7 @@ def _compare(args) -> int:
 
 
 def _versions(args) -> int:
-    from .versions import versions_markdown, versions_table
+    from .analysis.versions import versions_markdown, versions_table
     text = versions_markdown(versions_table(args.runs))
     if args.markdown:
         args.markdown.write_text(text)

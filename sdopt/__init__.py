@@ -1,10 +1,12 @@
 """sdopt: make optimized Stable Diffusion variants (never measures; see `bench` for that)."""
-from .build import build, library_versions, parse_resolution
+from .artifacts import library_versions
+from .backends import Variant, open_variant
+from .build import build, key_material
 from .cache import Cache
 from .errors import BadArgument, CorruptArtifact, ModelNotFound, SdoptError, UnknownName
-from .pipeline import Variant, open_variant
 from .recipes import REGISTRY, Recipe, get as get_recipe, register
+from .sources import parse_resolution
 
-__all__ = ["build", "library_versions", "parse_resolution", "Cache", "BadArgument", "CorruptArtifact",
-           "ModelNotFound", "SdoptError", "UnknownName", "Variant", "open_variant", "REGISTRY", "Recipe",
-           "get_recipe", "register"]
+__all__ = ["build", "key_material", "library_versions", "parse_resolution", "Cache", "BadArgument",
+           "CorruptArtifact", "ModelNotFound", "SdoptError", "UnknownName", "Variant", "open_variant", "REGISTRY",
+           "Recipe", "get_recipe", "register"]

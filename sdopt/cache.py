@@ -23,7 +23,12 @@ FORMAT = 1  # bump when the layout of entries changes
 
 
 def default_root() -> Path:
+    """The one default of every entry point (the sdopt CLI, the Python API, the suites, make): $SDOPT_CACHE,
+    else ~/.cache/sdopt, so that a variant built by one is found by the others."""
     return Path(os.environ.get("SDOPT_CACHE") or Path.home() / ".cache" / "sdopt").expanduser()
+
+
+HELP = "variant cache folder (default: $SDOPT_CACHE, else ~/.cache/sdopt)"
 
 
 def key_of(material: dict) -> str:

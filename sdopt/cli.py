@@ -5,16 +5,17 @@ import time
 from pathlib import Path
 
 from . import recipes, schedulers
-from .build import build, parse_resolution
-from .cache import Cache
+from .build import build
+from .cache import HELP as CACHE_HELP, Cache
 from .errors import SdoptError
+from .sources import parse_resolution
 
 
 def _common(parser):
     parser.add_argument("variant", help="a registered variant (see `sdopt list`)")
     parser.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
     parser.add_argument("--resolution", default=None, help="N or HxW; default: the model's native size")
-    parser.add_argument("--cache", default=None, help="cache folder (default: $SDOPT_CACHE or ~/.cache/sdopt)")
+    parser.add_argument("--cache", default=None, help=CACHE_HELP)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the variant even if it is cached")
 
 
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     prune.add_argument("--stale", action="store_true", help="built with library versions other than the installed")
     prune.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
     for sub in (listing, prune):
-        sub.add_argument("--cache", default=None, help="cache folder (default: $SDOPT_CACHE or ~/.cache/sdopt)")
+        sub.add_argument("--cache", default=None, help=CACHE_HELP)
     qat = commands.add_parser("qat", help="quantization-aware training of the UNet (NNCF + distillation + EMA) "
                               "into an OpenVINO pipeline folder")
     qat.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
     qat.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (50)")
     qat.add_argument("--seed", type=int, default=None)
     qat.add_argument("--resolution", default=None, help="N or HxW; default: the model's native size")
-    qat.add_argument("--cache", default=None, help="cache folder (default: $SDOPT_CACHE or ~/.cache/sdopt)")
+    qat.add_argument("--cache", default=None, help=CACHE_HELP)
     qat.add_argument("--out", type=Path, required=True, help="where to write the OpenVINO pipeline folder")
     args = parser.parse_args(argv)
     _quiet_libraries()
@@ -86,7 +87,7 @@ def _list(args) -> int:
 
 
 def _cache(args) -> int:
-    from .build import library_versions
+    from .artifacts import library_versions
     from .cache_prune import prunable
     cache = Cache(args.cache)
     entries = cache.entries()
@@ -118,7 +119,7 @@ def _build(args) -> int:
 
 
 def _generate(args) -> int:
-    from .pipeline import check_steps, open_variant
+    from .backends import check_steps, open_variant
     schedulers.check(args.scheduler)
     check_steps(args.steps)
     recipes.get(args.variant)
@@ -146,7 +147,7 @@ def _source(model):
 def _qat(args) -> int:
     """The ov-int8-qat variant with the given settings, built through the cache (so an interrupted run
     resumes from its last checkpoint when the same command is run again), then linked into --out."""
-    from .build import link_copy
+    from .artifacts import link_copy
     options = {"steps": args.steps, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
                "accumulation": args.accumulation, "distillation_weight": args.distillation_weight,
                "task_weight": args.task_weight, "checkpoint_every": args.checkpoint_every, "seed": args.seed,

@@ -1,9 +1,21 @@
 """Conversion of a diffusers pipeline folder to OpenVINO IR with static shapes, via optimum-intel."""
 from pathlib import Path
 
+import torch
+
+
+class UNetCall(torch.nn.Module):
+    """The UNet with the inputs and output optimum-intel's pipeline uses: one tensor out, named inputs."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+
 
 def save_torch_fp32(source_folder: Path, out: Path) -> None:
-    import torch
     from diffusers import StableDiffusionPipeline
     pipe = StableDiffusionPipeline.from_pretrained(source_folder, torch_dtype=torch.float32, safety_checker=None,
                                                    requires_safety_checker=False)
@@ -27,11 +39,9 @@ def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = Fal
 
     import numpy as np
     import openvino as ov
-    import torch
 
-    from .quantize import replace_ir
+    from .ir import replace_ir
     if not hasattr(module, "unet"):
-        from .qat import UNetCall
         module = UNetCall(module)
     reference = ov.Core().read_model(reference_ir)
     example = {}

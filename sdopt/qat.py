@@ -17,8 +17,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import progress
+from . import int8_policy, progress
 from .errors import BadArgument
+from .export import UNetCall, convert_unet
 from .recipes import Recipe, Training
 from .training_data import Examples
 
@@ -28,37 +29,15 @@ LOG = "training_log.csv"
 LOG_FIELDS = ("step", "loss", "task_loss", "distillation_loss", "validation_loss", "learning_rate", "ema_decay",
               "seconds")
 KEEP_CHECKPOINTS = 2
-# Torch op types left in float when int8 covers convolutions only (as `conv-only` PTQ does on the IR).
-FLOAT_OPS = ["linear", "matmul", "bmm", "baddbmm", "scaled_dot_product_attention"]
-
-
-class UNetCall(torch.nn.Module):
-    """The UNet with the inputs and output optimum-intel's pipeline uses: one tensor out, named inputs."""
-
-    def __init__(self, unet):
-        super().__init__()
-        self.unet = unet
-
-    def forward(self, sample, timestep, encoder_hidden_states):
-        return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
 
 
 def quantize_for_training(unet, calibration: list, recipe: Recipe) -> torch.nn.Module:
     """The UNet with NNCF fake quantizers, initialized on the same calibration inputs as PTQ."""
-    import nncf
-    from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
-                                                       AdvancedSmoothQuantParameters, OverflowFix)
     from .nncf_extension import ensure_nncf_extension
-    from .quantize import quiet_nncf
     ensure_nncf_extension()
-    advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(recipe.overflow_fix),
-                                              smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=-1))
-    scope = nncf.IgnoredScope(types=FLOAT_OPS, validate=False) if recipe.int8_scope == "conv-only" else None
     data = [tuple(torch.from_numpy(s[k]) for k in ("sample", "timestep", "encoder_hidden_states"))
             for s in calibration]
-    with quiet_nncf():
-        return nncf.quantize(UNetCall(unet), nncf.Dataset(data), subset_size=len(data),
-                             model_type=nncf.ModelType.TRANSFORMER, ignored_scope=scope, advanced_parameters=advanced)
+    return int8_policy.quantize(UNetCall(unet), data, recipe, graph="torch")
 
 
 def split_parameters(model: torch.nn.Module) -> tuple[list, list]:
@@ -240,5 +219,4 @@ def task_target(noise_scheduler, latents, noise, timesteps):
 
 def export_student(student: torch.nn.Module, reference_ir: Path, out: Path) -> None:
     """The trained student as IR, its fake-quantized weights stored as int8 constants (as NNCF's PTQ writes)."""
-    from .export import convert_unet
     convert_unet(student, reference_ir, out, int8_weights=True)

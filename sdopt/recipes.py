@@ -3,16 +3,15 @@
 A recipe says what to make, never how to measure it. Fields left at "auto" are resolved against the
 CPU before building (`resolved()`), and the resolved values are what enters the cache key.
 """
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 
 from .errors import BadArgument, UnknownName
 from .isa import has_int8_dot_product
+from .tome import TOME_DOWNSAMPLES, TOME_MAX_RATIO, check_tome  # noqa: F401  (the limits recipes are held to)
 
 OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
 INT8_SCOPES = ("auto", "all", "conv-only")
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
-TOME_MAX_RATIO = 0.75  # the non-destination share of tokens (3 of every 4): no more can be merged
-TOME_DOWNSAMPLES = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,6 @@ class Training:
     ema_decay: float = 0.9999  # the ceiling; diffusers' EMAModel warms up as (1 + n) / (10 + n)
     ema_device: str = "cpu"  # where the EMA copy lives: RAM, not the accelerator, when there is one
     device: str = "cpu"
-    gradient_checkpointing: bool = False  # refused for now: see check()
     uncond_probability: float = 0.1  # empty captions, so the student also learns guidance's unconditional half
     seed: int = 0
     data: str | None = None  # an imagefolder; None: data-free (the FP32 teacher draws the training images)
@@ -59,11 +57,6 @@ class Training:
             problems.append("ema_decay must be in [0, 1)")
         if self.learning_rate <= 0 or (self.quantizer_learning_rate or 1) <= 0:
             problems.append("learning rates must be positive")
-        if self.gradient_checkpointing:
-            # NNCF 3.x matches its quantizer hooks to calls by order; recomputation replays them against the
-            # wrong layers (a shape mismatch with reentrant checkpointing, a saved-tensor count mismatch without).
-            problems.append("gradient_checkpointing does not work with NNCF 3.x fake quantizers (its hooks are "
-                            "matched by call order, which recomputation breaks); train without it")
         if problems:
             raise BadArgument("QAT settings: " + "; ".join(problems))
 
@@ -77,7 +70,7 @@ class Recipe:
     name: str
     summary: str
     runtime: str  # "torch" | "openvino"
-    method: str = "none"  # "none" | "ptq" | "qat" | "weights-only" | "perturb"
+    method: str = "none"  # a build method of this runtime (sdopt/methods.py): "none", "ptq", "qat", "tome", ...
     base: str | None = None  # the recipe whose artifact this one starts from
     weights: str = "fp32"
     activations: str = "fp32"
@@ -88,7 +81,6 @@ class Recipe:
     # Which ops get int8 activations: "conv-only" keeps MatMuls (attention, linear layers) in float, which
     # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI.
     int8_scope: str = "auto"
-    extra: tuple = field(default=())  # (key, value) pairs for methods added later
     # Controls are deliberately broken variants that prove the quality metrics can tell; not in "all".
     control: bool = False
     noise: float = 0.0  # relative std of the noise a "perturb" control adds to UNet weights
@@ -109,26 +101,9 @@ class Recipe:
             changes["int8_scope"] = "all" if vnni else "conv-only"
         return replace(self, **changes)
 
-    def key_material(self) -> dict:
-        """What decides the artifact's content (the one-line summary does not)."""
-        data = asdict(self.resolved())
-        data.pop("summary")
-        if self.method not in ("ptq", "qat"):  # knobs a method ignores must not split the cache
-            for unused in ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope"):
-                data.pop(unused)
-        if self.method != "perturb":
-            data.pop("noise")
-        if not self.control:
-            data.pop("control")
-        if not self.tome_ratio:  # keeps the keys of variants made before ToMe existed
-            for name in TOME_OPTIONS:
-                data.pop(name)
-        if self.training is None:
-            data.pop("training")
-        else:
-            for name in NOT_IN_KEY:
-                data["training"].pop(name)
-        return data
+    def tome_settings(self) -> dict:
+        """apply_tome's keyword arguments: the tome_* fields without the prefix."""
+        return {name.removeprefix("tome_"): getattr(self, name) for name in TOME_OPTIONS}
 
     def options(self) -> dict:
         """Every option `with_options` accepts: the recipe's fields and those of its method's settings."""
@@ -151,16 +126,6 @@ class Recipe:
             recipe.training.check()
         check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
         return recipe
-
-
-def check_tome(ratio: float, max_downsample: int) -> None:
-    """ToMe's limits, for recipes and for apply_tome called directly."""
-    if not 0 <= ratio <= TOME_MAX_RATIO:
-        raise BadArgument(f"tome_ratio {ratio} is outside [0, {TOME_MAX_RATIO}] (only non-destination tokens, "
-                          f"3 of every 4, can merge)")
-    if max_downsample not in TOME_DOWNSAMPLES:
-        raise BadArgument(f"tome_max_downsample {max_downsample} is not one of {TOME_DOWNSAMPLES} (how far below "
-                          f"the latent's resolution blocks still merge)")
 
 
 REGISTRY: dict[str, Recipe] = {}
@@ -235,7 +200,8 @@ def split_specs(value: str) -> tuple:
     return tuple(s.strip() for s in specs if s.strip())
 
 
-register(Recipe("torch-fp32", "PyTorch FP32 diffusers pipeline: the baseline", runtime="torch"))
+BASELINE = "torch-fp32"  # what every speedup and every fidelity is measured against
+register(Recipe(BASELINE, "PyTorch FP32 diffusers pipeline: the baseline", runtime="torch"))
 register(Recipe("ov-fp32", "OpenVINO IR of every component, FP32, static shapes", runtime="openvino",
                 base="torch-fp32"))
 register(Recipe("ov-int8-ptq", "OpenVINO FP32 pipeline with an NNCF post-training int8 UNet (weights and "

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ModelNotFound
+from .errors import BadArgument, ModelNotFound
 
 # Bump when a built-in architecture's construction changes, so cached sources are rebuilt.
 BUILTIN_VERSION = 1
@@ -84,6 +84,25 @@ class Source:
         if self.kind == "builtin":
             return {"builtin": self.spec, "version": BUILTIN_VERSION, "seed": SEED}
         return {"folder_sha256": hash_folder(self.folder)}
+
+
+def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
+    """`512`, `512x768`, (h, w) or None (the source's native size) -> (height, width)."""
+    from .backends.base import SD_VAE_SCALE, check_size
+    if value in (None, "", "native"):
+        if source is None:
+            raise BadArgument("a resolution is needed")
+        side = source.native_resolution
+        return side, side
+    if isinstance(value, str):
+        try:
+            parts = [int(p) for p in value.lower().split("x")]
+        except ValueError:
+            raise BadArgument(f"resolution {value!r} is not N or HxW (for example 512 or 512x768)") from None
+        value = parts * 2 if len(parts) == 1 else parts
+    height, width = (int(v) for v in value)
+    check_size(height, width, source.vae_scale_factor if source is not None else SD_VAE_SCALE)
+    return height, width
 
 
 def safe_name(text: str) -> str:

@@ -16,7 +16,20 @@ import math
 import torch
 from torch import nn
 
-from .recipes import check_tome
+from .errors import BadArgument
+
+TOME_MAX_RATIO = 0.75  # the non-destination share of tokens (3 of every 4): no more can be merged
+TOME_DOWNSAMPLES = (1, 2, 4, 8)
+
+
+def check_tome(ratio: float, max_downsample: int) -> None:
+    """ToMe's limits, for recipes and for apply_tome called directly."""
+    if not 0 <= ratio <= TOME_MAX_RATIO:
+        raise BadArgument(f"tome_ratio {ratio} is outside [0, {TOME_MAX_RATIO}] (only non-destination tokens, "
+                          f"3 of every 4, can merge)")
+    if max_downsample not in TOME_DOWNSAMPLES:
+        raise BadArgument(f"tome_max_downsample {max_downsample} is not one of {TOME_DOWNSAMPLES} (how far below "
+                          f"the latent's resolution blocks still merge)")
 
 
 def merge_plan(x: torch.Tensor, height: int, width: int, r: int):

@@ -1,6 +1,6 @@
 """Model bytes on disk per component; int8 weights must actually shrink the UNet."""
 import sdopt
-from bench.footprint import footprint
+from bench.probes.footprint import footprint
 
 
 def test_footprint(variant_name, settings, artifact_for, record):

@@ -1,5 +1,5 @@
 """Peak resident memory of load + one generation, each variant in a fresh process."""
-from bench.memory import peak_rss
+from bench.probes.memory import peak_rss
 
 
 def test_peak_memory(variant_name, settings, artifact_for, record):

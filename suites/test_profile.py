@@ -1,24 +1,19 @@
-"""OpenVINO per-layer counters of one UNet call (only with --profile): where the time goes, which kernels ran."""
+"""Per-layer counters of one UNet call (only with --profile): where the time goes, which kernels ran."""
 import pytest
 
 import sdopt
-from bench.profile import unet_profile
-from conftest import release
-from sdopt.pipeline import open_variant
+from bench.probes.profile import unet_profile
+from sdopt import backends
 
 
-def test_unet_profile(variant_name, settings, artifact_for, record, run_extras):
+def test_unet_profile(variant_name, settings, open_for_profile, record, run_extras):
     if not settings.profile:
         pytest.skip("profiling is off: pass --profile")
     recipe = sdopt.get_recipe(variant_name)
-    if recipe.runtime != "openvino":
-        pytest.skip(f"{variant_name} runs on {recipe.runtime}; per-layer counters are OpenVINO's")
-    # a separate instance: performance counters cost time, so the latency runners never have them on
-    loaded = {"variant": open_variant(artifact_for(variant_name), settings.threads, perf_counters=True)}
-    try:
-        table = unet_profile(loaded["variant"])
-    finally:
-        release(loaded)
+    if not backends.get(recipe.runtime).has_layer_counters:
+        pytest.skip(f"{variant_name} runs on {recipe.runtime}, which has no per-layer counters")
+    with open_for_profile(variant_name) as variant:
+        table = unet_profile(variant)
     run_extras[f"profile-{variant_name}.csv"] = table
     int8_ms = table[table.exec_type.str.contains("I8|i8|u8|U8")]["ms"].sum()
     record(variant_name, None, None, "profile_unet_total", table["ms"].sum(), "ms")

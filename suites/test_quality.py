@@ -4,10 +4,9 @@ import warnings
 import pytest
 import torch
 
-from bench.quality import (SmallSampleWarning, clip_score, distribution_distance, fidelity, load_reference_folder,
-                           prediction_error, to_tensor)
-
-REFERENCE = "torch-fp32"
+from bench.conventions import REFERENCE
+from bench.probes.quality import (SmallSampleWarning, clip_score, distribution_distance, fidelity,
+                                  load_reference_folder, prediction_error, to_tensor)
 
 
 def _images(generated):

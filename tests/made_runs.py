@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.records import COLUMNS, ROUND_COLUMNS
-from bench.runs import records_from_rounds
+from bench.analysis.records import COLUMNS, ROUND_COLUMNS
+from bench.analysis.runs import records_from_rounds
 
 ENV = {"cpu_model": "Test CPU", "isa": ["avx2", "fma"], "logical_cores": 2, "threads_used": 2, "python": "3.11.7",
        "versions": {"openvino": "2026.4.1", "nncf": "3.4.0"},

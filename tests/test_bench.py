@@ -3,9 +3,9 @@ import pytest
 
 import sdopt
 from explicit_recipes import CONV_ONLY_PTQ
-from bench.footprint import footprint
-from bench.memory import peak_rss
-from bench.runner import Runner
+from bench.probes.footprint import footprint
+from bench.probes.memory import peak_rss
+from bench.probes.runner import Runner
 
 
 def test_runner_times_every_component_and_step(tiny_artifacts):
@@ -62,8 +62,8 @@ def test_memory_probe_failure_names_the_artifact(tmp_path):
 
 
 def _profile(folder):
-    from bench.profile import unet_profile
-    from sdopt.pipeline import open_variant
+    from bench.probes.profile import unet_profile
+    from sdopt.backends import open_variant
     return unet_profile(open_variant(folder, perf_counters=True), repeats=1)
 
 
@@ -83,7 +83,7 @@ def test_profile_shows_int8_kernels_and_fused_attention(tiny_artifacts):
 
 
 def test_environment_fingerprint_records_isa_and_versions(monkeypatch):
-    from bench.env import fingerprint, machine_state
+    from bench.probes.env import fingerprint, machine_state
     monkeypatch.delenv("SDOPT_ISA", raising=False)  # the suite may run under an override; this test sets its own
     env = fingerprint()
     assert "avx2" in env["isa"] or env["isa"] == []
@@ -97,7 +97,7 @@ def test_environment_fingerprint_records_isa_and_versions(monkeypatch):
 
 
 def test_what_the_runtime_uses_is_read_back(tiny_artifacts):
-    from sdopt.pipeline import open_variant
+    from sdopt.backends import open_variant
     ov_used = open_variant(tiny_artifacts["ov-fp32"], threads=1).settings_in_force()
     for component in ("text_encoder", "unet", "vae_decoder"):
         assert ov_used[component]["INFERENCE_NUM_THREADS"] == 1

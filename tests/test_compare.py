@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from bench.__main__ import main as bench_main
-from bench.compare import compare_runs
-from bench.runs import load_run
-from bench.thresholds import load_thresholds
+from bench.analysis.compare import compare_runs
+from bench.analysis.runs import load_run
+from bench.analysis.thresholds import load_thresholds
 from made_runs import ENV, timings, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,14 +66,14 @@ def test_many_metrics_at_once_are_corrected_for(tmp_path):
         for index in range(40):
             frames.append(write_run(tmp_path / side / f"v{index}", 1.0 + 0.08 * rng.standard_normal(6),
                                     variant=f"v{index}"))
-    from bench.runs import Run, load_run as load
+    from bench.analysis.runs import Run, load_run as load
     merge = lambda folders: Run(folders[0], pd.concat([load(f).records for f in folders]), ENV,
                                 pd.concat([load(f).rounds for f in folders]))
     loose = tmp_path / "loose.toml"
     loose.write_text('[noise]\nalpha = 0.01\n[metrics.latency_median]\nbetter = "lower"\nrelative = 0.0\n')
     raw_p = []
     for b, c in zip(base_frames, cur_frames):
-        from bench.stats import shift_p_value
+        from bench.analysis.stats import shift_p_value
         raw_p.append(shift_p_value(load(b).replicates(("tiny", b.name, 8, "euler", "64x64", "latency_median")),
                                    load(c).replicates(("tiny", c.name, 8, "euler", "64x64", "latency_median"))))
     result = compare_runs(merge(base_frames), merge(cur_frames), load_thresholds(loose))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.quality import (QualityError, clip_score, distribution_distance, fidelity, load_reference_folder,
+from bench.probes.quality import (QualityError, clip_score, distribution_distance, fidelity, load_reference_folder,
                            shared_inception, to_tensor)
 
 
@@ -60,7 +60,7 @@ def test_the_small_sample_warning_reaches_users(tmp_path):
     import subprocess
     import sys
     test = tmp_path / "test_warns.py"
-    test.write_text("import warnings\nfrom bench.quality import SmallSampleWarning\n"
+    test.write_text("import warnings\nfrom bench.probes.quality import SmallSampleWarning\n"
                     "def test_it():\n    warnings.warn(SmallSampleWarning('FID/KID from 4 images'))\n")
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-m", "pytest", str(test), "-q", "--rootdir", str(root),

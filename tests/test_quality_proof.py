@@ -3,8 +3,8 @@ plus noise) ranks clearly worse than ov-fp32 on every metric, and ov-fp32 is alm
 import pytest
 import torch
 
-from bench.quality import distribution_distance, fidelity, to_tensor
-from sdopt.pipeline import open_variant
+from bench.probes.quality import distribution_distance, fidelity, to_tensor
+from sdopt.backends import open_variant
 from sdopt.prompts import EVALUATION_PROMPTS
 
 OV_FP32_MIN_PSNR = 35.0  # dB against torch-fp32: the same model in another runtime

@@ -1,8 +1,8 @@
 import pytest
 
 import sdopt
-from sdopt import recipes, schedulers
-from sdopt.build import parse_resolution
+from sdopt import schedulers
+from sdopt.sources import parse_resolution
 
 
 def test_registry_has_the_spine_variants():
@@ -27,9 +27,9 @@ def test_auto_fields_resolve_from_the_isa_class_or_its_override(monkeypatch, isa
     assert ptq.with_options(overflow_fix="first_layer").resolved().overflow_fix == "first_layer"
     # another machine's recipe is another artifact
     monkeypatch.setenv("SDOPT_ISA", "avx2" if isa != "avx2" else "amx")
-    other = ptq.key_material()
+    other = sdopt.key_material(ptq)
     monkeypatch.setenv("SDOPT_ISA", isa)
-    assert ptq.key_material() != other
+    assert sdopt.key_material(ptq) != other
 
 
 def test_without_override_the_machine_decides(monkeypatch):
@@ -50,9 +50,9 @@ def test_a_bad_isa_override_is_refused(monkeypatch):
 
 def test_key_material_ignores_knobs_a_method_does_not_use():
     fp32 = sdopt.get_recipe("ov-fp32")
-    assert fp32.key_material() == fp32.with_options(calibration_prompts=99).key_material()
+    assert sdopt.key_material(fp32) == sdopt.key_material(fp32.with_options(calibration_prompts=99))
     ptq = sdopt.get_recipe("ov-int8-ptq")
-    assert ptq.key_material() != ptq.with_options(calibration_prompts=99).key_material()
+    assert sdopt.key_material(ptq) != sdopt.key_material(ptq.with_options(calibration_prompts=99))
     with pytest.raises(sdopt.UnknownName):
         ptq.with_options(no_such_option=1)
 

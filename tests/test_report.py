@@ -1,12 +1,11 @@
-import json
 import os
 
 import pandas as pd
 import pytest
 
 from bench import __main__ as bench_cli
-from bench.records import Recorder
-from bench.report import summary_table, write_run
+from bench.analysis.records import Recorder
+from bench.analysis.report import summary_table, write_run
 
 
 def _records():
@@ -118,7 +117,7 @@ def test_speedups_are_paired_by_round_with_an_interval(tmp_path):
             recorder.add_round(index, model="tiny", variant=variant, steps=4, scheduler="pndm",
                                resolution="128x128", metric="latency_median", value=value, unit="s")
     rounds = recorder.rounds_frame()
-    from bench.runs import records_from_rounds
+    from bench.analysis.runs import records_from_rounds
     table = summary_table(records_from_rounds(rounds), rounds).set_index("variant")
     assert table.loc["ov-fp32", "speedup"] == 2.0 and table.loc["ov-fp32", "latency_s"] == 1.0
     assert (table.loc["ov-fp32", "speedup_low"], table.loc["ov-fp32", "speedup_high"]) == (1.0, 3.0)

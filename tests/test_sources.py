@@ -59,6 +59,6 @@ def test_bad_models_get_one_clear_error(tmp_path):
 
 
 def test_initial_latents_depend_only_on_seed():
-    from sdopt.pipeline import initial_latents
+    from sdopt.backends import initial_latents
     assert torch.equal(initial_latents(3, 64, 64), initial_latents(3, 64, 64))
     assert not torch.equal(initial_latents(3, 64, 64), initial_latents(4, 64, 64))

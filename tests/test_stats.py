@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from bench.stats import adjust, median_interval, shift_p_value
+from bench.analysis.stats import adjust, median_interval, shift_p_value
 
 
 @pytest.mark.parametrize("n, coverage", [(2, 0.5), (3, 0.75), (4, 0.875), (5, 0.9375), (6, 0.96875)])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sdopt.pipeline import default_threads
+from sdopt.backends import default_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def test_all_leaves_out_the_control_variants(tmp_path):
 
 def test_benchmark_json_into_a_folder_not_yet_made(tmp_path, shared_cache):
     """pytest-benchmark writes --benchmark-json last and fails on a missing folder; the session's records
-    must survive that (it once cost an hour-long run)."""
+    must survive that: at sd15 scale a session is hours of work."""
     target = tmp_path / "new" / "deeper" / "benchmark.json"
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-q",
                              "--variants", "ov-fp32", "--steps", "1", "--schedulers", "euler", "--rounds", "1",
@@ -60,7 +60,7 @@ def test_benchmark_json_into_a_folder_not_yet_made(tmp_path, shared_cache):
 
 
 def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(tmp_path, shared_cache):
-    from bench.runs import load_run
+    from bench.analysis.runs import load_run
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-v",
                              "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
                              "--rounds", "2", "--interleave", "--results-dir", str(tmp_path / "results"),
@@ -91,7 +91,7 @@ def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(tmp_
 
 
 def test_threads_reach_every_runtime_and_the_fingerprint(tmp_path, shared_cache):
-    from bench.runs import load_run
+    from bench.analysis.runs import load_run
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-q",
                              "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
                              "--rounds", "1", "--threads", "1", "--results-dir", str(tmp_path / "results"),

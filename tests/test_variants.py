@@ -7,7 +7,7 @@ import pytest
 import sdopt
 from explicit_recipes import CONV_ONLY_PTQ
 from sdopt.cache import verify
-from sdopt.pipeline import open_variant
+from sdopt.backends import open_variant
 from sdopt.sources import safe_name
 
 

@@ -25,8 +25,8 @@ def pytest_configure(config):
     slowdowns = {name: float(f) for name, f in _pairs("SDOPT_INJECT_SLOWDOWN").items()}
     substitutes = _pairs("SDOPT_INJECT_SUBSTITUTE")
     if slowdowns:
-        import bench.runner
-        open_variant = bench.runner.open_variant
+        import bench.probes.runner
+        open_variant = bench.probes.runner.open_variant
 
         def slowed_open_variant(folder, *args, **kwargs):
             variant = open_variant(folder, *args, **kwargs)
@@ -44,7 +44,7 @@ def pytest_configure(config):
                 unet.forward = slow_forward
                 _log(f"slowed {recipe} by {factor}")
             return variant
-        bench.runner.open_variant = slowed_open_variant
+        bench.probes.runner.open_variant = slowed_open_variant
     if substitutes:
         import sdopt
         build = sdopt.build

@@ -16,7 +16,7 @@ from memory_profiler import memory_usage
 def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
              threads: int | None = None, interval: float = 0.05, timeout: float = 3600) -> dict:
     """{"sampled_mib": ..., "maxrss_mib": ...} for load + compile + one generation on `threads` threads."""
-    args = [sys.executable, "-m", "bench.memory", str(artifact), prompt, str(steps), scheduler, str(seed),
+    args = [sys.executable, "-m", "bench.probes.memory", str(artifact), prompt, str(steps), scheduler, str(seed),
             str(height), str(width), str(threads or 0)]
     child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampled = memory_usage(child, interval=interval, max_usage=True, include_children=False, timeout=timeout)
@@ -29,7 +29,7 @@ def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int,
 
 
 def _child(artifact, prompt, steps, scheduler, seed, height, width, threads) -> None:
-    from sdopt.pipeline import open_variant
+    from sdopt.backends import open_variant
     variant = open_variant(Path(artifact), int(threads) or None)
     variant.generate(prompt, int(steps), scheduler, int(seed), int(height), int(width))
     print(json.dumps({"maxrss_mib": high_water_mark_kib() / 1024}))

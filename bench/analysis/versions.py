@@ -5,6 +5,7 @@ reference every other column's change is relative to.
 """
 import pandas as pd
 
+from .markdown import table as markdown_table
 from .runs import KEY, load_run
 
 SHOWN = ["latency_median", "step_median", "unet_call_median", "peak_rss", "footprint_unet", "psnr", "unet_error",
@@ -38,7 +39,7 @@ def versions_table(paths, metrics=SHOWN) -> pd.DataFrame:
 
 def versions_markdown(table: pd.DataFrame) -> str:
     columns = list(table.columns)
-    lines = ["| variant | steps | scheduler | metric | " + " | ".join(columns) + " |", "|---" * (4 + len(columns)) + "|"]
+    lines = []
     for (variant, steps, scheduler, metric, unit), values in table.iterrows():
         first = values.iloc[0]
         cells = []
@@ -49,5 +50,5 @@ def versions_markdown(table: pd.DataFrame) -> str:
                 cells.append(f"{value:.4g} {unit}")
             else:
                 cells.append(f"{value:.4g} {unit} ({(value - first) / abs(first):+.0%})")
-        lines.append(f"| {variant} | {steps} | {scheduler} | {metric} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        lines.append([variant, steps, scheduler, metric, *cells])
+    return markdown_table(["variant", "steps", "scheduler", "metric", *columns], lines)

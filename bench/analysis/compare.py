@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..conventions import REFERENCE
+from .markdown import table as markdown_table
 from .runs import KEY, Run, load_run
 from .stats import adjust, shift_p_value
 from .thresholds import Limit, Thresholds, load_thresholds
 
-CONTROL = "torch-fp32"
+CONTROL = REFERENCE  # the drift control: a variant no change under test touches
 FAILING = ("regressed",)
 ORDER = ["regressed", "missing", "not enough replicates", "within noise", "drift", "improved", "new", "ok", "info"]
 MACHINE_FIELDS = ("cpu_model", "isa", "recipe_isa_class", "logical_cores", "threads_used", "ov_cpu_capabilities")
@@ -215,17 +217,17 @@ def _case(row) -> str:
 
 
 def _table(rows: pd.DataFrame) -> str:
-    lines = ["| case | metric | baseline | current | change | vs control | limit | p (adjusted) | verdict | note |",
-             "|---" * 10 + "|"]
+    lines = []
     for _, row in rows.iterrows():
         p = "" if row["p_value"] is None or pd.isna(row["p_value"]) else f"{row['p_value']:.3g}"
         note = row["note"]
         if row["n_baseline"] is not None and not pd.isna(row["n_baseline"]):
             note = f"rounds {int(row['n_baseline'])}/{int(row['n_current'])}" + (f"; {note}" if note else "")
-        lines.append(f"| {_case(row)} | {row['metric']} | {_number(row['baseline'], row['unit'])} | "
-                     f"{_number(row['current'], row['unit'])} | {_percent(row['change'])} | "
-                     f"{_percent(row['change_vs_control'])} | {row['limit']} | {p} | **{row['verdict']}** | {note} |")
-    return "\n".join(lines) + "\n"
+        lines.append((_case(row), row["metric"], _number(row["baseline"], row["unit"]),
+                      _number(row["current"], row["unit"]), _percent(row["change"]),
+                      _percent(row["change_vs_control"]), row["limit"], p, f"**{row['verdict']}**", note))
+    return markdown_table(["case", "metric", "baseline", "current", "change", "vs control", "limit", "p (adjusted)",
+                           "verdict", "note"], lines)
 
 
 def render_markdown(comparison: Comparison) -> str:

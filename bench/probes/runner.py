@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sdopt.pipeline import open_variant
+from sdopt.backends import open_variant
 
 
 @dataclass

@@ -13,7 +13,6 @@ from scipy import stats
 
 MIN_REPLICATES = 5  # below this a median's interval covers less than 94% and a verdict would be a guess
 TRIM = 0.2  # the share of rounds left out at each end by the shift test
-MIN_FID_SAMPLES = 50  # below this FID/KID are mostly noise: reported, with a warning, only to rank one run's variants
 
 
 @dataclass(frozen=True)

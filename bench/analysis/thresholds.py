@@ -1,4 +1,4 @@
-"""Per-metric regression limits for `bench compare`, read from a TOML file (default: bench/thresholds.toml)."""
+"""Per-metric regression limits for `bench compare`, read from a TOML file (default: bench/analysis/thresholds.toml)."""
 import fnmatch
 import tomllib
 from dataclasses import dataclass

@@ -1,7 +1,9 @@
-"""Open a built variant and generate with it; the same call for PyTorch and OpenVINO artifacts.
+"""What every backend shares: opening an artifact, the schedulers, one generation with a step callback and
+wrappers at each part the pipeline calls, and teacher-forced UNet calls.
 
-Timing belongs to `bench`; this module only runs. Every variant starts from the same initial latents
-for a given seed, so images differ only because the variants differ.
+A backend subclass loads the runtime's pipeline and says what its runtime really uses; timing belongs to
+`bench`. Every backend starts from the same initial latents for a given seed, so images differ only because
+the variants differ.
 """
 import os
 from contextlib import contextmanager
@@ -11,11 +13,12 @@ from typing import Callable
 
 import torch
 
-from . import schedulers
-from .cache import verify
-from .errors import BadArgument
+from .. import schedulers
+from ..cache import verify
+from ..errors import BadArgument
 
 SD_LATENT_CHANNELS, SD_VAE_SCALE = 4, 8  # Stable Diffusion 1.x; every model's own are read from its configs
+UNET_INPUTS = ("sample", "timestep", "encoder_hidden_states")
 
 
 def check_size(height: int, width: int, scale: int = SD_VAE_SCALE) -> None:
@@ -40,19 +43,6 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def ov_config(threads: int, perf_counters: bool = False) -> dict:
-    """Explicit runtime settings: OpenVINO would otherwise pick bf16 on CPUs that have it."""
-    config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
-              "INFERENCE_NUM_THREADS": str(threads)}
-    if perf_counters:
-        config["PERF_COUNT"] = "YES"
-    return config
-
-
-OV_READ_BACK = ("INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS",
-                "ENABLE_CPU_PINNING", "ENABLE_HYPER_THREADING", "EXECUTION_MODE_HINT", "CPU_DENORMALS_OPTIMIZATION")
-
-
 @dataclass
 class Generation:
     images: list
@@ -60,38 +50,48 @@ class Generation:
 
 
 class Variant:
-    """A loaded artifact. `open_variant` loads; `compile` is separate so callers can time it."""
+    """A loaded artifact on one runtime. `open_variant` loads; `compile` is separate so callers can time it.
+
+    Subclasses set `runtime` (the recipes' name for it), `static_shapes` (whether artifacts are built for one
+    resolution) and `layer_counters` support, and implement `_load`, `settings_in_force` and `_unet_call`."""
+    runtime: str = ""
+    static_shapes: bool = False
+    has_layer_counters: bool = False
 
     def __init__(self, folder: Path, threads: int | None = None, perf_counters: bool = False):
         self.folder = Path(folder)
         self.manifest = verify(self.folder)
-        material = self.manifest["material"]
         self.name = self.manifest["name"]
-        self.runtime = material["recipe"]["runtime"]
-        self.resolution = material.get("resolution")
+        self.resolution = self.manifest["material"].get("resolution")
         self.threads = threads or default_threads()
-        self.config = ov_config(self.threads, perf_counters) if self.runtime == "openvino" else {
-            "torch_threads": self.threads}
-        if self.runtime == "openvino":
-            from optimum.intel import OVStableDiffusionPipeline
-            self.pipe = OVStableDiffusionPipeline.from_pretrained(str(self.folder), export=False, compile=False,
-                                                                  ov_config=self.config)
-        else:
-            from diffusers import StableDiffusionPipeline
-            torch.set_num_threads(self.threads)
-            self.pipe = StableDiffusionPipeline.from_pretrained(self.folder, torch_dtype=torch.float32)
-            self.tome = None
-            if (self.folder / "tome.json").is_file():  # torch ToMe is a patch, applied on opening
-                import json
-
-                from .tome import apply_tome
-                self.tome = apply_tome(self.pipe.unet, **json.loads((self.folder / "tome.json").read_text()))
+        self.pipe = self._load(perf_counters)
         self.pipe.set_progress_bar_config(disable=True)
         # The latent grid comes from the model (the VAE's depth, the UNet's channels), never from SD's constants.
         self.vae_scale_factor = int(self.pipe.vae_scale_factor)
         self.latent_channels = int(self.pipe.unet.config.in_channels)
         self._own_scheduler = self.pipe.scheduler
         self._schedulers = {}
+
+    def _load(self, perf_counters: bool):
+        """The runtime's diffusers-style pipeline for `self.folder`."""
+        raise NotImplementedError
+
+    def compile(self) -> None:
+        """Make the pipeline ready to run (a no-op where loading already did it)."""
+
+    def settings_in_force(self) -> dict:
+        """What the runtime really uses, read back from it rather than from what was asked for."""
+        return {"runtime": self.runtime, "torch_threads": torch.get_num_threads(),
+                "torch_interop_threads": torch.get_num_interop_threads()}
+
+    def layer_counters(self, inputs: dict, repeats: int) -> list[dict]:
+        """Per-layer time of UNet calls on `inputs`: rows of node_type, exec_type (the kernel) and ms, for each
+        of `repeats` calls. Only runtimes that count per layer have it."""
+        raise NotImplementedError(f"{self.runtime} has no per-layer counters")
+
+    def _unet_call(self, sample, timestep, encoder_hidden_states):
+        """One call of this runtime's UNet on numpy inputs."""
+        raise NotImplementedError
 
     def _scheduler(self, name: str):
         """One scheduler per kind, reused as a diffusers pipeline reuses its own: `set_timesteps`, which every
@@ -100,39 +100,10 @@ class Variant:
             self._schedulers[name] = schedulers.make(name, self._own_scheduler)
         return self._schedulers[name]
 
-    def compile(self) -> None:
-        if self.runtime == "openvino":
-            self.pipe.compile()
-
-    def settings_in_force(self) -> dict:
-        """What the runtime really uses, read back from it rather than from what was asked for: threads, and for
-        OpenVINO each compiled component's precision, performance hint, streams and pinning."""
-        found = {"runtime": self.runtime, "torch_threads": torch.get_num_threads(),
-                 "torch_interop_threads": torch.get_num_interop_threads()}
-        if self.runtime != "openvino":
-            return found | {"dtype": str(self.pipe.unet.dtype).removeprefix("torch.")}
-        for name in ("text_encoder", "unet", "vae_decoder"):
-            compiled = getattr(self.pipe, name).request
-            if compiled is None:
-                found[name] = "not compiled"
-                continue
-            read = {key: compiled.get_property(key) for key in OV_READ_BACK}
-            precision = read["INFERENCE_PRECISION_HINT"]
-            read["INFERENCE_PRECISION_HINT"] = getattr(precision, "get_type_name", lambda: str(precision))()
-            found[name] = {key: value if isinstance(value, (int, float, bool)) else str(value)
-                           for key, value in read.items()}
-        return found
-
     def predict_noise(self, sample, timestep, encoder_hidden_states):
         """One UNet call on given inputs (numpy), whatever the runtime: for teacher-forced comparisons."""
-        import numpy as np
         with torch.inference_mode():
-            if self.runtime == "openvino":
-                output = self.pipe.unet(sample=sample, timestep=timestep, encoder_hidden_states=encoder_hidden_states)
-            else:
-                output = self.pipe.unet(torch.from_numpy(sample), torch.from_numpy(np.asarray(timestep)),
-                                        torch.from_numpy(encoder_hidden_states))
-        return _numpy(_prediction(output))
+            return _numpy(_prediction(self._unet_call(sample, timestep, encoder_hidden_states)))
 
     def call_points(self) -> dict:
         """name -> (object, method name): what the pipeline really calls for each part of a generation, so that a
@@ -148,7 +119,7 @@ class Variant:
                  guidance_scale: float = 7.5, on_step: Callable[[int], None] | None = None,
                  wrap: Callable[[str, Callable], Callable] | None = None) -> Generation:
         """One image. `wrap(name, method)`, if given, replaces each call point's method for this generation
-        (the scheduler is made anew for every generation, so wrapping must happen here)."""
+        (the scheduler is chosen per generation, so wrapping must happen here)."""
         check_steps(steps)
         check_size(height, width, self.vae_scale_factor)
         if self.resolution and [height, width] != list(self.resolution):
@@ -164,12 +135,20 @@ class Variant:
             return tensors
 
         with torch.inference_mode(), _wrapped(self.call_points() if wrap else {}, wrap):
-            out = self.pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, height=height,
-                            width=width, latents=initial_latents(seed, height, width, self.latent_channels,
-                                                                 self.vae_scale_factor),
-                            generator=torch.Generator("cpu").manual_seed(seed), callback_on_step_end=step_end,
-                            callback_on_step_end_tensor_inputs=["latents"])
-        return Generation(out.images, final["latents"].clone())
+            images = self.denoise(prompt, steps, guidance_scale, height, width, seed, step_end)
+        return Generation(images, final["latents"].clone())
+
+    def denoise(self, prompt: str, steps: int, guidance_scale: float, height: int, width: int, seed: int,
+                step_end: Callable) -> list:
+        """The denoising loop, from prompt to images: the pipeline's own. A method that changes the loop (step
+        caching, which skips parts of the UNet on some steps) overrides this one method; the UNet call point
+        and `step_end(pipe, step, timestep, {"latents": ...})` after every step keep timing and capture working."""
+        out = self.pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, height=height,
+                        width=width, latents=initial_latents(seed, height, width, self.latent_channels,
+                                                             self.vae_scale_factor),
+                        generator=torch.Generator("cpu").manual_seed(seed), callback_on_step_end=step_end,
+                        callback_on_step_end_tensor_inputs=["latents"])
+        return out.images
 
 
 @contextmanager
@@ -190,9 +169,6 @@ def _wrapped(points: dict, wrap):
                 delattr(owner, attribute)
 
 
-UNET_INPUTS = ("sample", "timestep", "encoder_hidden_states")
-
-
 def _numpy(value):
     import numpy as np
     return np.array(value.detach().numpy() if hasattr(value, "detach") else value)
@@ -206,7 +182,7 @@ def _prediction(output):
 
 
 @contextmanager
-def capture_unet_inputs(variant: "Variant", outputs: bool = False):
+def capture_unet_inputs(variant: Variant, outputs: bool = False):
     """Within the block, every UNet call's inputs (and, if asked, its prediction under "output") are
     appended as numpy copies to the yielded list."""
     unet, calls = variant.pipe.unet, []
@@ -225,11 +201,3 @@ def capture_unet_inputs(variant: "Variant", outputs: bool = False):
         yield calls
     finally:
         unet.forward = original
-
-
-def open_variant(folder: Path, threads: int | None = None, perf_counters: bool = False,
-                 compile: bool = True) -> Variant:
-    variant = Variant(folder, threads, perf_counters)
-    if compile:
-        variant.compile()
-    return variant

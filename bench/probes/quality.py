@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .stats import MIN_FID_SAMPLES
+from ..conventions import MIN_FID_SAMPLES
 
 INCEPTION_FILE = "default_1.pt"
 INCEPTION_SIZE = 299

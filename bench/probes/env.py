@@ -13,7 +13,7 @@ import time
 
 from sdopt import library_versions
 from sdopt.isa import OVERRIDE, cpu_info, detected_class, recipe_class
-from sdopt.pipeline import default_threads
+from sdopt.backends import default_threads
 
 # The probe's fixed work: big enough to run on every core, small enough to take about a second in all.
 GEMM_SIZE = 1024

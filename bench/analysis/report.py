@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .markdown import table as markdown_table
 from .runs import read_environment, read_records, read_rounds
-from .stats import MIN_FID_SAMPLES, MIN_REPLICATES, median_interval
+from ..conventions import MIN_FID_SAMPLES, REFERENCE as BASELINE
+from .stats import MIN_REPLICATES, median_interval
 
-BASELINE = "torch-fp32"
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
 # metric in the records -> column in the summary
 LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms"}
@@ -127,9 +128,7 @@ def markdown(table: pd.DataFrame) -> str:
     columns = ["model", "resolution", "steps", "scheduler", "variant"] + [c for c in FORMATS if c in shown]
     shown = shown[columns].rename(columns=HEADERS).astype(object)
     shown = shown.where(shown.notna(), "").map(str)
-    lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    return markdown_table(list(shown.columns), shown.itertuples(index=False))
 
 
 def environment_line(env: dict) -> str:
@@ -249,9 +248,9 @@ def profile_section(run: Path, top: int = 6) -> str:
     for path in sorted(run.glob("profile-*.csv")):
         table = pd.read_csv(path).head(top)
         text += f"\nWhere {path.stem.removeprefix('profile-')}'s UNet call spends its time (top {top}):\n\n"
-        text += "| op | kernel | ms | layers | share |\n|---|---|---|---|---|\n"
-        text += "".join(f"| {r.node_type} | {r.exec_type} | {r.ms:.1f} | {r.layers} | {r.share:.0%} |\n"
-                        for r in table.itertuples())
+        text += markdown_table(["op", "kernel", "ms", "layers", "share"],
+                               [(r.node_type, r.exec_type, f"{r.ms:.1f}", r.layers, f"{r.share:.0%}")
+                                for r in table.itertuples()])
     return text
 
 

@@ -1,0 +1,11 @@
+"""The one Markdown table writer of the reports: header and rows of text in, a GitHub table out."""
+
+
+def table(header, rows) -> str:
+    """`header`: column titles; `rows`: iterables of cells (anything; None is left empty). Pipes inside cells
+    are escaped so that a cell never splits a row."""
+    def cell(value) -> str:
+        return "" if value is None else str(value).replace("|", "\\|")
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,279 @@
+"""bench as a pytest plugin: the suites' options, parametrization and session fixtures, and the run folder
+written at the session's end. The root conftest.py only names this module.
+
+Variants are built lazily, once per session, through sdopt's cache; the probes measure them; the records of
+every suite land in one run folder under results/.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from .conventions import REFERENCE
+from .settings import OPTIONS, Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on a network that is not there
+
+RECORDER = pytest.StashKey()
+EXTRAS = pytest.StashKey()
+SETTINGS = pytest.StashKey()
+STATE = pytest.StashKey()  # the machine at the session's start, and each variant's settings as read back
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("sdopt-bench")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.command_line, action="store_true", help=option.help)
+        else:
+            group.addoption(option.command_line, type=option.type, default=option.default, help=option.help)
+
+
+def settings_of(config) -> Settings:
+    """The session's settings, parsed on first use; bad values stop the session with one clear message."""
+    if SETTINGS not in config.stash:
+        import sdopt
+        given = {option.name: getattr(config.option, option.name) for option in OPTIONS}
+        try:
+            config.stash[SETTINGS] = Settings.parse(**given)
+        except (sdopt.SdoptError, ValueError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[SETTINGS]
+
+
+def pytest_configure(config):
+    from .analysis.records import Recorder
+    config.stash[RECORDER] = Recorder()
+    config.stash[EXTRAS] = {}
+    config.stash[STATE] = {"variants": {}}
+    # pytest-benchmark opens --benchmark-json only at the very end and fails on a missing folder, which
+    # would lose the whole session's records: create the folder now.
+    benchmark_json = config.getoption("benchmark_json", None)
+    if benchmark_json and not config.option.collectonly:
+        Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_generate_tests(metafunc):
+    if not {"case", "variant_name"} & set(metafunc.fixturenames):
+        return
+    s = settings_of(metafunc.config)
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", s.cases(), ids=str)
+        if "latency_round" in metafunc.fixturenames and s.interleave:
+            # round -1: one unrecorded pass over every case before any is timed (see suites/test_latency.py)
+            metafunc.parametrize("latency_round", range(-1, s.rounds), ids=lambda r: f"round{r}" if r >= 0 else "warmup")
+    else:
+        metafunc.parametrize("variant_name", s.variants)
+
+
+def pytest_collection_modifyitems(items):
+    """--interleave: all warm-ups, then all first rounds, then all second rounds...; the stable sort keeps
+    everything else in place."""
+    def round_of(item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("latency_round", 0) if callspec else 0
+    items.sort(key=round_of)
+
+
+@pytest.fixture
+def latency_round():
+    """Which round of its case a latency test times; None (all rounds at once) unless --interleave."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def settings(request) -> Settings:
+    return settings_of(request.config)
+
+
+def _terminal_printer(config):
+    """Print immediately, even while pytest captures output, so long builds are never silent."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line) if reporter else print(line, flush=True)
+    return write
+
+
+@pytest.fixture(scope="session")
+def artifact_for(request, settings):
+    """variant name -> artifact folder, built (or found in the cache) on first request."""
+    import sdopt
+    from sdopt import progress
+    from sdopt.sources import safe_name
+    built = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            previous = progress.set_sink(_terminal_printer(request.config))
+            try:
+                progress.say(f"variant {name} for {settings.model} at {settings.resolution_label}: build or reuse "
+                             f"(cache {settings.cache.root})")
+                built[name] = sdopt.build(name, settings.model, settings.resolution, settings.cache,
+                                          rebuild=settings.rebuild)
+                log = built[name] / "training_log.csv"
+                if log.is_file():  # QAT variants: the loss curve goes into the report
+                    request.config.stash[EXTRAS][f"training/{safe_name(name)}.csv"] = log
+            finally:
+                progress.set_sink(previous)
+        return built[name]
+    return get
+
+
+def release(loaded: dict) -> None:
+    """Drop loaded pipelines now: optimum's OpenVINO parts point back at their pipeline, so without a
+    collection these cycles (GBs at real scale) outlive their test and the session runs out of memory."""
+    import gc
+    loaded.clear()
+    gc.collect()
+
+
+@pytest.fixture(scope="session")
+def open_for_profile(settings, artifact_for):
+    """variant name -> a context manager yielding that variant opened with per-layer counters on, released
+    on exit: counters cost time, so the latency runners never have them."""
+    from contextlib import contextmanager
+
+    from sdopt.backends import open_variant
+
+    @contextmanager
+    def opened(name: str):
+        loaded = {"variant": open_variant(artifact_for(name), settings.threads, perf_counters=True)}
+        try:
+            yield loaded["variant"]
+        finally:
+            release(loaded)
+    return opened
+
+
+@pytest.fixture(scope="session")
+def runner_for(request, artifact_for, settings):
+    """(variant name, fresh=False) -> a loaded, compiled Runner, one at a time to bound memory; the latency
+    suite asks for a fresh one every round. What each variant's runtime really uses (read back) and its
+    resolved recipe go into the run's environment.json."""
+    from .probes.runner import Runner
+    current, used = {}, request.config.stash[STATE]["variants"]
+
+    def get(name: str, fresh: bool = False):
+        if fresh or name not in current:
+            release(current)
+            runner = current[name] = Runner(artifact_for(name), settings.threads)
+            used[name] = {"settings": runner.variant.settings_in_force(),
+                          "recipe": runner.variant.manifest["material"]["recipe"]}
+        return current[name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def record(request, settings):
+    """record(variant, steps, scheduler, metric, value, unit): one tidy row in this run's records."""
+    recorder = request.config.stash[RECORDER]
+
+    def add(variant, steps, scheduler, metric, value, unit):
+        recorder.add(model=settings.model, variant=variant, steps=steps, scheduler=scheduler,
+                     resolution=settings.resolution_label, metric=metric, value=float(value), unit=unit)
+    return add
+
+
+@pytest.fixture(scope="session")
+def record_round(request, settings):
+    """record_round(case, round, metric, value): one round-level value (the unit follows from the metric); the
+    run's records of such metrics are derived from these at the session's end."""
+    from .analysis.runs import unit_of
+    recorder = request.config.stash[RECORDER]
+
+    def add(case, round_index, metric, value):
+        recorder.add_round(round_index, model=settings.model, variant=case.variant, steps=case.steps,
+                           scheduler=case.scheduler, resolution=settings.resolution_label, metric=metric,
+                           value=float(value), unit=unit_of(metric))
+    return add
+
+
+@pytest.fixture(scope="session")
+def generations(runner_for, settings, run_extras, tmp_path_factory):
+    """(variant, steps, scheduler) -> the quality suite's images and final latents, made once per session.
+
+    Every image is saved for the run folder's images/ (and grids), named so the report can pair them."""
+    from contextlib import nullcontext
+
+    from sdopt.backends import capture_unet_inputs
+    made, reference_calls = {}, {}
+    image_dir = tmp_path_factory.mktemp("images")
+    run_extras["images"] = image_dir
+
+    def get(variant: str, steps: int, scheduler: str):
+        key = (variant, steps, scheduler)
+        if key not in made:
+            runner, height, width = runner_for(variant), *settings.resolution
+            results = []
+            # The reference's UNet calls are kept: other variants' UNets replay them (teacher forcing).
+            capture = capture_unet_inputs(runner.variant, outputs=True) if variant == REFERENCE else nullcontext([])
+            with capture as calls:
+                for p_index, prompt in enumerate(settings.quality_prompts):
+                    for seed in settings.seeds:
+                        out = runner.generate(prompt, steps, scheduler, seed, height, width)
+                        out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:02d}-s{seed}.png")
+                        results.append((prompt, seed, out.images[0], out.latents))
+            if variant == REFERENCE:
+                reference_calls[(steps, scheduler)] = calls
+            made[key] = results
+        return made[key]
+
+    def unet_calls(steps: int, scheduler: str) -> list:
+        """The reference's UNet calls (inputs and prediction) while it made the quality images."""
+        get(REFERENCE, steps, scheduler)
+        return reference_calls[(steps, scheduler)]
+    get.reference_unet_calls = unet_calls
+    return get
+
+
+@pytest.fixture(scope="session")
+def run_extras(request) -> dict:
+    """Files to write into the run folder besides the records (name -> DataFrame, text or Path)."""
+    return request.config.stash[EXTRAS]
+
+
+def pytest_sessionstart(session):
+    config = session.config
+    if not config.option.collectonly and STATE in config.stash:
+        from .probes.env import machine_state
+        config.stash[STATE]["start"] = machine_state(config.option.threads)
+
+
+def _environment(config) -> dict:
+    """The fingerprint, the machine at start and end, and what each variant's runtime used."""
+    from .probes.env import fingerprint, machine_state
+    state = config.stash[STATE]
+    if "end" not in state:
+        state["end"] = machine_state(config.option.threads)
+    return fingerprint(config.option.threads) | {"machine": {"start": state.get("start"), "end": state["end"]},
+                                                 "variants": state["variants"]}
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["sdopt_env"] = _environment(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Write results/<run id>/ once pytest-benchmark has written its JSON (its hook wraps this one)."""
+    config = session.config
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None or not (recorder.records or recorder.rounds) or config.option.collectonly:
+        return
+    import pandas as pd
+
+    from .analysis.report import write_run
+    from .analysis.runs import records_from_rounds
+    extras = dict(config.stash[EXTRAS])
+    benchmark_json = config.getoption("benchmark_json", None)
+    if benchmark_json and Path(benchmark_json).is_file():
+        extras["benchmark.json"] = Path(benchmark_json)
+    rounds = recorder.rounds_frame()
+    records = pd.concat([recorder.frame(), records_from_rounds(rounds)], ignore_index=True)
+    run = write_run(records, _environment(config), settings_of(config).results_dir, extras, rounds=rounds)
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"sdopt-bench: report written to {run}/summary.md")

@@ -1,0 +1,156 @@
+"""A run's settings: the suites' options, parsed and checked once, apart from pytest.
+
+The same table makes the pytest options (bench/plugin.py) and the arguments `Settings.pytest_args` hands back,
+so a run can be described in Python (`Settings.parse(model="sd15-arch", steps="3")`), checked before anything is
+built, and started with `bench.run`.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import sdopt
+from sdopt import cache as sdopt_cache, schedulers, sources
+from sdopt.prompts import EVALUATION_PROMPTS
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the attribute; the pytest option is --name with dashes
+    default: object
+    help: str
+    type: type = str
+    flag: bool = False  # a switch: present or not
+
+    @property
+    def command_line(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS = (
+    Option("model", "tiny", "tiny (default), sd15-arch, a hub id or a diffusers folder"),
+    Option("variants", "all", "comma-separated variants, or 'all' (see `sdopt list`)"),
+    Option("steps", "4", "comma-separated step counts"),
+    Option("schedulers", "pndm", "comma-separated scheduler names"),
+    Option("resolution", None, "N or HxW; default: the model's native size"),
+    Option("prompts", None, "a file with one prompt per line (default: built-in)"),
+    Option("seed", 42, "the seed of the latency suite's generations", int),
+    Option("rounds", 3, "latency rounds per case, the replicates: each loads the variant afresh, warms it up and "
+                        "times one generation (5 or more for intervals and `bench compare` verdicts)", int),
+    Option("interleave", False, "time the latency rounds round-robin (every variant once, then again), so that "
+                                "drift on a shared machine reaches every variant alike", flag=True),
+    Option("threads", None, "inference threads (default: all usable cores)", int),
+    Option("sdopt_cache", None, sdopt_cache.HELP),
+    Option("rebuild", False, "rebuild the requested variants", flag=True),
+    Option("profile", False, "write per-layer profiles of the UNet (runtimes that count per layer)", flag=True),
+    Option("results_dir", "results", "where run folders are written"),
+    Option("quality_prompts", 4, "how many of the prompts the quality suite generates (default 4; the built-in "
+                                 "set has 52)", int),
+    Option("seeds", "0", "comma-separated seeds: images per prompt in the quality suite"),
+    Option("fid_reference", None, "a folder of real images as FID/KID reference (default: the torch-fp32 images)"),
+    Option("clip_model", None, "a CLIP hub id or local folder for CLIP score"),
+)
+DEFAULTS = {option.name: option.default for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Case:
+    variant: str
+    steps: int
+    scheduler: str
+
+    def __str__(self):
+        return f"{self.variant}-{self.steps}-{self.scheduler}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    variants: tuple
+    steps: tuple
+    schedulers: tuple
+    resolution: tuple
+    prompts: tuple
+    seed: int
+    rounds: int
+    interleave: bool
+    threads: int | None
+    cache: sdopt.Cache
+    rebuild: bool
+    profile: bool
+    results_dir: Path
+    quality_prompts: tuple
+    seeds: tuple
+    fid_reference: Path | None
+    clip_model: str | None
+    options: tuple = ()  # (name, value) as given: what `pytest_args` hands back
+
+    @property
+    def resolution_label(self) -> str:
+        return f"{self.resolution[0]}x{self.resolution[1]}"
+
+    def cases(self) -> list[Case]:
+        return [Case(v, n, sch) for v in self.variants for n in self.steps for sch in self.schedulers]
+
+    def pytest_args(self) -> list[str]:
+        """The command line that makes pytest parse these same settings."""
+        by_name = {option.name: option for option in OPTIONS}
+        args = []
+        for name, value in self.options:
+            option = by_name[name]
+            if option.flag:
+                args += [option.command_line] if value else []
+            elif value is not None and value != option.default:
+                args += [option.command_line, str(value)]
+        return args
+
+    @classmethod
+    def parse(cls, **given) -> "Settings":
+        """Check every option once; a bad value raises sdopt.BadArgument (or UnknownName) naming it."""
+        unknown = set(given) - set(DEFAULTS)
+        if unknown:
+            raise sdopt.UnknownName("option", sorted(unknown)[0], DEFAULTS)
+        opt = DEFAULTS | given
+        variants = (sdopt.recipes.default_variants() if opt["variants"] == "all"
+                    else sdopt.recipes.split_specs(opt["variants"]))
+        for name in variants:
+            sdopt.get_recipe(name)
+        for name in _split(opt["schedulers"]):
+            schedulers.check(name)
+        try:
+            steps = tuple(int(s) for s in _split(str(opt["steps"])))
+        except ValueError:
+            steps = ()
+        if not steps or min(steps) <= 0:
+            raise sdopt.BadArgument(f"--steps needs positive integers, got {opt['steps']!r}")
+        source = sources.resolve(opt["model"])
+        resolution = sdopt.parse_resolution(opt["resolution"], source)
+        prompts = EVALUATION_PROMPTS
+        if opt["prompts"]:
+            path = Path(opt["prompts"])
+            if not path.is_file():
+                raise sdopt.BadArgument(f"--prompts {path} is not a file (one prompt per line)")
+            prompts = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+            if not prompts:
+                raise sdopt.BadArgument(f"--prompts {path} holds no prompt")
+        for name in ("rounds", "threads", "quality_prompts"):
+            if opt[name] is not None and int(opt[name]) <= 0:
+                raise sdopt.BadArgument(f"--{name.replace('_', '-')} must be at least 1, got {opt[name]}")
+        sdopt.isa.recipe_class()  # a bad SDOPT_ISA stops the session here, not in the middle of a build
+        try:
+            seeds = tuple(int(v) for v in _split(str(opt["seeds"])))
+        except ValueError:
+            raise sdopt.BadArgument(f"--seeds needs comma-separated integers, got {opt['seeds']!r}") from None
+        if not seeds:
+            raise sdopt.BadArgument("--seeds needs at least one integer")
+        fid_reference = Path(opt["fid_reference"]) if opt["fid_reference"] else None
+        if fid_reference is not None:
+            from .probes.quality import load_reference_folder
+            load_reference_folder(fid_reference)  # refuse a missing, empty or unreadable folder up front
+        return cls(opt["model"], variants, steps, _split(opt["schedulers"]), resolution, prompts, int(opt["seed"]),
+                   int(opt["rounds"]), bool(opt["interleave"]), opt["threads"], sdopt.Cache(opt["sdopt_cache"]),
+                   bool(opt["rebuild"]), bool(opt["profile"]), Path(opt["results_dir"]),
+                   prompts[:int(opt["quality_prompts"])], seeds, fid_reference, opt["clip_model"],
+                   tuple(sorted(given.items())))
+
+
+def _split(value: str) -> tuple:
+    return tuple(v.strip() for v in value.split(",") if v.strip())

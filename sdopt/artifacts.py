@@ -1,0 +1,54 @@
+"""Artifacts on disk: the chain of bases an artifact was built from, copying one as hard links, and the
+library versions every artifact records."""
+import os
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .cache import MANIFEST, read_manifest
+
+LIBRARIES = ("torch", "diffusers", "transformers", "openvino", "nncf", "optimum-intel")
+
+
+def library_versions() -> dict:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def ancestor(folder: Path, wanted) -> Path:
+    """The nearest artifact in the chain of bases (this one included) whose recipe satisfies `wanted`."""
+    manifest = read_manifest(folder)
+    while not wanted(manifest["material"]["recipe"]):
+        folder = folder.parent / manifest["material"]["base"]  # bases live side by side
+        manifest = read_manifest(folder)
+    return folder
+
+
+def torch_artifact_of(folder: Path) -> Path:
+    """The torch-fp32 artifact a chain of OpenVINO artifacts was built from."""
+    return ancestor(folder, lambda recipe: recipe["runtime"] == "torch" and recipe["method"] == "none")
+
+
+def without_token_merging(folder: Path) -> Path:
+    """The artifact a token-merged one was made from. ToMe changes what happens inside the UNet, hardly its
+    inputs (latents, timesteps, text embeddings), so int8 recipes at any ratio share its recorded inputs."""
+    return ancestor(folder, lambda recipe: recipe["method"] != "tome")
+
+
+def link_copy(src: Path, dst: Path) -> None:
+    """Copy a finished artifact as hard links (cheap for GBs); writers must unlink before replacing."""
+    for path in src.rglob("*"):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name != MANIFEST:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)

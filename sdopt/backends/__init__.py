@@ -1,0 +1,33 @@
+"""Runtimes a variant runs on, one module each; a recipe's `runtime` names one of them.
+
+Adding a backend: a module with a `Variant` subclass, and one line in BACKENDS.
+"""
+from pathlib import Path
+
+from ..cache import read_manifest
+from ..errors import UnknownName
+from .base import (SD_VAE_SCALE, Generation, Variant, capture_unet_inputs, check_size, check_steps,
+                   default_threads, initial_latents)
+from .openvino_backend import OpenVINOVariant
+from .torch_backend import TorchVariant
+
+BACKENDS: dict[str, type[Variant]] = {"torch": TorchVariant, "openvino": OpenVINOVariant}
+
+
+def get(runtime: str) -> type[Variant]:
+    if runtime not in BACKENDS:
+        raise UnknownName("runtime", runtime, BACKENDS)
+    return BACKENDS[runtime]
+
+
+def open_variant(folder: Path, threads: int | None = None, perf_counters: bool = False,
+                 compile: bool = True) -> Variant:
+    """The artifact in `folder`, loaded on the runtime its recipe names (and compiled unless asked not to)."""
+    variant = get(read_manifest(Path(folder))["material"]["recipe"]["runtime"])(folder, threads, perf_counters)
+    if compile:
+        variant.compile()
+    return variant
+
+
+__all__ = ["BACKENDS", "get", "open_variant", "Variant", "TorchVariant", "OpenVINOVariant", "Generation",
+           "capture_unet_inputs", "check_size", "check_steps", "default_threads", "initial_latents", "SD_VAE_SCALE"]

@@ -1,0 +1,61 @@
+"""OpenVINO through optimum-intel's pipeline: IR with static shapes, compiled with explicit settings."""
+from .base import Variant
+
+# Read back from every compiled component: what the runtime really uses, whatever was asked for.
+READ_BACK = ("INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS",
+             "ENABLE_CPU_PINNING", "ENABLE_HYPER_THREADING", "EXECUTION_MODE_HINT", "CPU_DENORMALS_OPTIMIZATION")
+COMPILED_COMPONENTS = ("text_encoder", "unet", "vae_decoder")
+
+
+def ov_config(threads: int, perf_counters: bool = False) -> dict:
+    """Explicit runtime settings: OpenVINO would otherwise pick bf16 on CPUs that have it."""
+    config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
+              "INFERENCE_NUM_THREADS": str(threads)}
+    if perf_counters:
+        config["PERF_COUNT"] = "YES"
+    return config
+
+
+class OpenVINOVariant(Variant):
+    runtime = "openvino"
+    static_shapes = True
+    has_layer_counters = True
+
+    def _load(self, perf_counters: bool):
+        from optimum.intel import OVStableDiffusionPipeline
+        self.config = ov_config(self.threads, perf_counters)
+        return OVStableDiffusionPipeline.from_pretrained(str(self.folder), export=False, compile=False,
+                                                         ov_config=self.config)
+
+    def compile(self) -> None:
+        self.pipe.compile()
+
+    def settings_in_force(self) -> dict:
+        """Threads, and each compiled component's precision, performance hint, streams and pinning."""
+        found = super().settings_in_force()
+        for name in COMPILED_COMPONENTS:
+            compiled = getattr(self.pipe, name).request
+            if compiled is None:
+                found[name] = "not compiled"
+                continue
+            read = {key: compiled.get_property(key) for key in READ_BACK}
+            precision = read["INFERENCE_PRECISION_HINT"]
+            read["INFERENCE_PRECISION_HINT"] = getattr(precision, "get_type_name", lambda: str(precision))()
+            found[name] = {key: value if isinstance(value, (int, float, bool)) else str(value)
+                           for key, value in read.items()}
+        return found
+
+    def layer_counters(self, inputs: dict, repeats: int) -> list[dict]:
+        """OpenVINO's performance counters (the variant must be opened with perf_counters=True)."""
+        if self.config.get("PERF_COUNT") != "YES":
+            raise ValueError(f"{self.name} was opened without perf_counters=True: OpenVINO counts nothing")
+        request = self.pipe.unet.request.create_infer_request()
+        rows = []
+        for _ in range(repeats):
+            request.infer(inputs)
+            rows += [{"node_type": p.node_type, "exec_type": p.exec_type, "ms": p.real_time.total_seconds() * 1e3}
+                     for p in request.get_profiling_info() if p.status.name == "EXECUTED"]
+        return rows
+
+    def _unet_call(self, sample, timestep, encoder_hidden_states):
+        return self.pipe.unet(sample=sample, timestep=timestep, encoder_hidden_states=encoder_hidden_states)

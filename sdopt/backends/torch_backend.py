@@ -1,0 +1,29 @@
+"""PyTorch: the diffusers pipeline as saved, FP32; token merging is a patch applied on opening."""
+import json
+
+import numpy as np
+import torch
+
+from .base import Variant
+
+
+class TorchVariant(Variant):
+    runtime = "torch"
+
+    def _load(self, perf_counters: bool):
+        from diffusers import StableDiffusionPipeline
+        torch.set_num_threads(self.threads)
+        self.config = {"torch_threads": self.threads}
+        pipe = StableDiffusionPipeline.from_pretrained(self.folder, torch_dtype=torch.float32)
+        self.tome = None
+        if (self.folder / "tome.json").is_file():
+            from ..tome import apply_tome
+            self.tome = apply_tome(pipe.unet, **json.loads((self.folder / "tome.json").read_text()))
+        return pipe
+
+    def settings_in_force(self) -> dict:
+        return super().settings_in_force() | {"dtype": str(self.pipe.unet.dtype).removeprefix("torch.")}
+
+    def _unet_call(self, sample, timestep, encoder_hidden_states):
+        return self.pipe.unet(torch.from_numpy(sample), torch.from_numpy(np.asarray(timestep)),
+                              torch.from_numpy(encoder_hidden_states))

@@ -1,0 +1,70 @@
+"""What builds learn from, cached: UNet inputs recorded for calibration, and QAT's training examples."""
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import progress
+from .artifacts import without_token_merging
+from .cache import Cache
+from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
+
+
+def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm"):
+    """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees."""
+    from .backends import capture_unet_inputs
+    started = time.perf_counter()
+    with capture_unet_inputs(variant) as calls:
+        for index, prompt in enumerate(prompts):
+            variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width)
+            progress.count("calibration prompts", index + 1, len(prompts), started)
+    return [{name: call[name].astype(np.float32) for name in ("sample", "encoder_hidden_states")}
+            | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
+
+
+def calibration_samples(base: Path, recipe, size, cache: Cache) -> list:
+    """UNet inputs recorded while the base pipeline (ToMe left out) generates; cached, since recording is slow
+    at scale and every int8 recipe calibrated the same way shares them."""
+    base = without_token_merging(base)
+    prompts = CALIBRATION_PROMPTS[:recipe.calibration_prompts]
+    material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size)}
+
+    def record(out: Path) -> None:
+        from .backends import open_variant
+        with progress.stage(f"recording UNet inputs from {len(prompts)} calibration prompts x "
+                            f"{recipe.calibration_steps} steps"):
+            samples = record_unet_inputs(open_variant(base), prompts, recipe.calibration_steps, *size)
+        np.savez(out / "samples.npz", **{f"{i}/{k}": v for i, s in enumerate(samples) for k, v in s.items()})
+
+    folder = cache.get_or_build("calibration", f"unet-{base.name}", material, record)
+    with np.load(folder / "samples.npz") as stored:
+        samples = {}
+        for name in stored.files:
+            index, key = name.split("/")
+            samples.setdefault(int(index), {})[key] = stored[name]
+    return [samples[i] for i in sorted(samples)]
+
+
+def training_examples(torch_folder: Path, training, size, cache: Cache):
+    """Latents and caption embeddings of the training images: a user folder, or (data-free) teacher images."""
+    from diffusers import StableDiffusionPipeline
+
+    from .training_data import encode, read_imagefolder, write_teacher_images
+    folder = Path(training.data) if training.data else None
+    if folder is None:
+        count = training.data_free_images
+        prompts = [TRAINING_PROMPTS[i % len(TRAINING_PROMPTS)] for i in range(count)]
+        material = {"teacher": torch_folder.name, "prompts": prompts, "steps": training.data_free_steps,
+                    "resolution": list(size), "seed": training.seed}
+
+        def draw(out: Path) -> None:
+            from .backends import open_variant
+            with progress.stage(f"data-free mode: the FP32 teacher draws {count} training images "
+                                f"({training.data_free_steps} steps each)"):
+                write_teacher_images(open_variant(torch_folder), prompts, training.data_free_steps, size, out,
+                                     seed=training.seed)
+
+        folder = cache.get_or_build("training-data", f"teacher-{torch_folder.name}", material, draw)
+    pipe = StableDiffusionPipeline.from_pretrained(torch_folder)
+    with progress.stage(f"encoding training images from {folder} (VAE latents, caption embeddings)"):
+        return encode(pipe, read_imagefolder(folder), size)

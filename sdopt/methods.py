@@ -1,0 +1,157 @@
+"""The build methods, one per (runtime, method) of a recipe, in one table with each method's version and the
+recipe options it reads.
+
+Every method gets one `BuildContext` and writes a finished artifact into `ctx.out`; most start from a hard-link
+copy of their base artifact and replace one IR.
+"""
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import progress
+from .artifacts import link_copy, torch_artifact_of
+from .cache import Cache, key_of
+from .errors import ModelNotFound
+from .inputs import calibration_samples, training_examples
+from .ir import IR, replace_ir
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    recipe: object  # the resolved Recipe
+    key_material: dict  # the recipe as it enters the cache key
+    source_folder: Path  # the model as a diffusers folder
+    base: Path | None  # the base artifact, finished
+    out: Path  # where to write
+    size: tuple[int, int]  # height, width of static shapes
+    cache: Cache
+
+
+@dataclass(frozen=True)
+class Method:
+    run: Callable[[BuildContext], None]
+    # Bump when what the method writes changes, so that cached artifacts of the old code are not reused; at 1
+    # it stays out of the key.
+    version: int = 1
+    # Recipe options only some methods read; a method's key leaves out the ones it does not (so a knob it
+    # ignores does not split the cache).
+    reads: tuple = ()
+
+
+CALIBRATION = ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope")
+
+
+def torch_fp32(ctx: BuildContext) -> None:
+    from .export import save_torch_fp32
+    try:
+        with progress.stage("loading and saving the PyTorch FP32 pipeline"):
+            save_torch_fp32(ctx.source_folder, ctx.out)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ModelNotFound(f"{ctx.source_folder} could not be loaded as a Stable Diffusion pipeline: {exc}") from exc
+
+
+def openvino_fp32(ctx: BuildContext) -> None:
+    from .export import export_openvino
+    with progress.stage(f"converting every component to OpenVINO IR (static {ctx.size[0]}x{ctx.size[1]})"):
+        export_openvino(ctx.base, ctx.out, *ctx.size)
+
+
+def ptq(ctx: BuildContext) -> None:
+    import openvino as ov
+
+    from .quantize import quantize_unet
+    link_copy(ctx.base, ctx.out)
+    samples = calibration_samples(ctx.base, ctx.recipe, ctx.size, ctx.cache)
+    with progress.stage(f"NNCF int8 quantization of the UNet on {len(samples)} samples "
+                        f"(overflow_fix={ctx.recipe.overflow_fix}, scope={ctx.recipe.int8_scope})"):
+        quantized = quantize_unet(ov.Core().read_model(ctx.base / "unet" / IR), samples, ctx.recipe)
+    replace_ir(quantized, ctx.out / "unet" / IR)
+
+
+def qat(ctx: BuildContext) -> None:
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+
+    from .qat import LOG, Trainer, export_student, quantize_for_training
+    recipe, training = ctx.recipe, ctx.recipe.training
+    torch_folder = torch_artifact_of(ctx.base)
+    calibration = calibration_samples(ctx.base, recipe, ctx.size, ctx.cache)
+    examples = training_examples(torch_folder, training, ctx.size, ctx.cache)
+    teacher = UNet2DConditionModel.from_pretrained(torch_folder / "unet")  # FP32, never token-merged
+    student_unet = UNet2DConditionModel.from_pretrained(torch_folder / "unet")
+    if recipe.tome_ratio:  # merged before quantization, so training adapts to it
+        from .tome import apply_tome
+        apply_tome(student_unet, **recipe.tome_settings())
+    with progress.stage(f"NNCF fake quantization of the torch UNet on {len(calibration)} calibration samples "
+                        f"(overflow_fix={recipe.overflow_fix}, scope={recipe.int8_scope})"):
+        student = quantize_for_training(student_unet, calibration, recipe)
+    noise_scheduler = DDPMScheduler.from_config(json.loads((torch_folder / "scheduler" /
+                                                            "scheduler_config.json").read_text()))
+    workdir = ctx.cache.path("training", "qat", key_of({"recipe": ctx.key_material, "base": ctx.base.name,
+                                                        "size": list(ctx.size), "data": training.data}))
+    trainer = Trainer(student, teacher, examples, noise_scheduler, training, workdir)
+    with progress.stage(f"QAT: {training.steps} steps x {training.accumulation} accumulation x batch "
+                        f"{training.batch_size} on {len(examples)} examples (lr {training.learning_rate}, "
+                        f"task {training.task_weight}, distillation {training.distillation_weight}, "
+                        f"EMA {training.ema_decay if training.ema else 'off'}; checkpoints in {workdir})"):
+        trainer.run()
+    link_copy(ctx.base, ctx.out)
+    with progress.stage("exporting the trained UNet (EMA weights) to OpenVINO IR with int8 weights"):
+        export_student(trainer.final_module(), ctx.base / "unet" / IR, ctx.out / "unet" / IR)
+    shutil.copy2(workdir / LOG, ctx.out / LOG)
+    (ctx.out / "training.json").write_text(json.dumps({"settings": ctx.key_material["training"],
+                                                       "examples": len(examples),
+                                                       "float_weights": len(trainer.weights),
+                                                       "quantizer_parameters": len(trainer.quantizers)}, indent=1))
+    shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are GBs at full scale; the artifact keeps the log
+
+
+def tome_torch(ctx: BuildContext) -> None:
+    """PyTorch ToMe is a patch applied when the pipeline is opened: the artifact is torch-fp32 plus tome.json."""
+    link_copy(ctx.base, ctx.out)
+    (ctx.out / "tome.json").write_text(json.dumps(ctx.recipe.tome_settings()))
+
+
+def tome_openvino(ctx: BuildContext) -> None:
+    from diffusers import UNet2DConditionModel
+
+    from .export import convert_unet
+    from .tome import apply_tome
+    unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(ctx.base) / "unet").eval()
+    apply_tome(unet, **ctx.recipe.tome_settings())
+    link_copy(ctx.base, ctx.out)
+    with progress.stage(f"converting the UNet with token merging (ratio {ctx.recipe.tome_ratio}) to OpenVINO IR"):
+        convert_unet(unet, ctx.base / "unet" / IR, ctx.out / "unet" / IR)
+
+
+def weights_only(ctx: BuildContext) -> None:
+    from .quantize import compress_weights_int8
+    link_copy(ctx.base, ctx.out)
+    compress_weights_int8(ctx.out)
+
+
+def perturb(ctx: BuildContext) -> None:
+    import openvino as ov
+
+    from .perturb import perturb_weights
+    link_copy(ctx.base, ctx.out)
+    with progress.stage(f"adding {ctx.recipe.noise:.0%} noise to the UNet weights (a control variant)"):
+        model = perturb_weights(ov.Core().read_model(ctx.base / "unet" / IR), ctx.recipe.noise)
+        replace_ir(model, ctx.out / "unet" / IR)
+
+
+# ptq 2: no SmoothQuant on float MatMuls; 3: attention kept float. tome 2: one plan per block, from its input;
+# 3: row gathers instead of element gathers and scatters (same values, another graph).
+METHODS = {
+    ("torch", "none"): Method(torch_fp32),
+    ("openvino", "none"): Method(openvino_fp32),
+    ("openvino", "ptq"): Method(ptq, version=3, reads=CALIBRATION),
+    ("openvino", "qat"): Method(qat, reads=CALIBRATION),
+    ("torch", "tome"): Method(tome_torch, version=3),
+    ("openvino", "tome"): Method(tome_openvino, version=3),
+    ("openvino", "weights-only"): Method(weights_only),
+    ("openvino", "perturb"): Method(perturb, reads=("noise",)),
+}
+# Options some method reads: every other method's key leaves them out.
+METHOD_OPTIONS = frozenset(name for method in METHODS.values() for name in method.reads)
