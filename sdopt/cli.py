@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     qat.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
     qat.add_argument("--data", default=None, help="image-caption folder (metadata.jsonl with file_name and text); "
                      "default: data-free, the FP32 teacher draws the training images")
-    qat.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 4096; 60 on built-ins)")
+    qat.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 4096; 20 on built-ins)")
     qat.add_argument("--learning-rate", type=float, default=None, help="AdamW rate of the weights (1e-5)")
     qat.add_argument("--batch-size", type=int, default=None, help="examples per micro-step (1)")
     qat.add_argument("--accumulation", type=int, default=None, help="micro-steps per optimizer step (4)")

@@ -1,32 +1,54 @@
 """The suites' command line: bad options stop the session with one message and write no results."""
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import sdopt
+from bench.settings import Settings
 from sdopt.backends import default_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("option, message", [
-    (["--variants", "ov-fp33"], "unknown variant 'ov-fp33'; valid variants:"),
-    (["--schedulers", "heun"], "unknown scheduler 'heun'"),
-    (["--steps", "0"], "--steps needs positive integers"),
-    (["--resolution", "100"], "not a positive multiple of 8"),
-    (["--model", "/nonexistent/model"], "no model_index.json"),
-    (["--fid-reference", "/nonexistent/images"], "is not a folder of images"),
-    (["--quality-prompts", "0"], "--quality-prompts must be at least 1"),
-    (["--rounds", "0"], "--rounds must be at least 1"),
-    (["--threads", "0"], "--threads must be at least 1"),
+@pytest.mark.parametrize("option, value, message", [
+    ("variants", "ov-fp33", "unknown variant 'ov-fp33'; valid variants:"),
+    ("schedulers", "heun", "unknown scheduler 'heun'"),
+    ("steps", "0", "--steps needs positive integers"),
+    ("steps", "four", "--steps needs positive integers"),
+    ("resolution", "100", "not a positive multiple of 8"),
+    ("model", "/nonexistent/model", "no model_index.json"),
+    ("fid_reference", "/nonexistent/images", "is not a folder of images"),
+    ("quality_prompts", 0, "--quality-prompts must be at least 1"),
+    ("rounds", 0, "--rounds must be at least 1"),
+    ("threads", 0, "--threads must be at least 1"),
+    ("seeds", "0,x", "--seeds needs comma-separated integers"),
+    ("no_such_option", 1, "unknown option 'no_such_option'"),
 ])
-def test_bad_suite_option(tmp_path, option, message):
+def test_bad_suite_option(option, value, message):
+    """Every option is checked by Settings.parse, which the plugin calls before anything is collected."""
+    with pytest.raises((sdopt.SdoptError, ValueError), match=re.escape(message)):
+        Settings.parse(**{option: value})
+
+
+@pytest.mark.parametrize("option, message", [(["--steps", "0"], "--steps needs positive integers"),
+                                             (["--variants", "ov-fp33"], "valid variants:")])
+def test_a_bad_option_stops_the_session_with_its_message_and_writes_nothing(tmp_path, option, message):
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites"), "--collect-only", "-q",
                              "--results-dir", str(tmp_path / "results")] + option,
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode != 0 and message in result.stderr + result.stdout
     assert not (tmp_path / "results").exists()
+
+
+def test_settings_hand_back_the_command_line_that_makes_them():
+    settings = Settings.parse(variants="torch-fp32,ov-fp32", steps="2,4", rounds=5, interleave=True)
+    assert settings.pytest_args() == ["--interleave", "--rounds", "5", "--steps", "2,4",
+                                      "--variants", "torch-fp32,ov-fp32"]
+    assert [str(case) for case in settings.cases()] == ["torch-fp32-2-pndm", "torch-fp32-4-pndm",
+                                                        "ov-fp32-2-pndm", "ov-fp32-4-pndm"]
 
 
 def test_ids_are_variant_steps_scheduler(tmp_path):
