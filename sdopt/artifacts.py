@@ -30,8 +30,8 @@ def ancestor(folder: Path, wanted) -> Path:
 
 
 def torch_artifact_of(folder: Path) -> Path:
-    """The torch-fp32 artifact a chain of OpenVINO artifacts was built from."""
-    return ancestor(folder, lambda recipe: recipe["runtime"] == "torch" and recipe["method"] == "none")
+    """The root of the chain of bases: the model saved as a torch FP32 pipeline, which every variant starts from."""
+    return ancestor(folder, lambda recipe: recipe["base"] is None)
 
 
 def without_token_merging(folder: Path) -> Path:

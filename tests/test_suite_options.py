@@ -126,3 +126,14 @@ def test_threads_reach_every_runtime_and_the_fingerprint(tmp_path, shared_cache)
     assert used["torch-fp32"]["settings"]["torch_threads"] == 1
     assert {used["ov-fp32"]["settings"][c]["INFERENCE_NUM_THREADS"] for c in ("text_encoder", "unet", "vae_decoder")} == {1}
     assert "1 threads" in (tmp_path / "results" / "latest" / "summary.md").read_text()
+
+
+def test_a_run_starts_from_python_with_the_same_options(tmp_path):
+    code = ("import sys, bench; sys.exit(bench.run(None, '--collect-only', '-q', variants='torch-fp32,ov-fp32', "
+            f"steps='1,3', schedulers='euler', results_dir={str(tmp_path)!r}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "test_latency[ov-fp32-3-euler]" in result.stdout and result.stdout.count("test_latency[") == 4
+    refused = subprocess.run([sys.executable, "-c", "import bench; bench.run(steps='0')"], capture_output=True,
+                             text=True, cwd=tmp_path)
+    assert refused.returncode != 0 and "--steps needs positive integers" in refused.stderr

@@ -160,15 +160,15 @@ def runtime_settings(env: dict) -> str:
     seen = {}
     for name, found in (env.get("variants") or {}).items():
         settings = found.get("settings", {})
-        if settings.get("runtime") == "openvino":
-            for component, props in settings.items():
-                if isinstance(props, dict):
-                    line = (f"OpenVINO {props.get('INFERENCE_PRECISION_HINT')}, {props.get('PERFORMANCE_HINT')} hint, "
-                            f"{props.get('NUM_STREAMS')} stream(s), {props.get('INFERENCE_NUM_THREADS')} threads")
-                    seen.setdefault(line, set()).add(name)
-        elif settings:
-            seen.setdefault(f"torch {settings.get('dtype', '')} {settings.get('torch_threads')} threads".replace("  ", " "),
-                            set()).add(name)
+        runtime = settings.get("runtime", "")
+        components = [props for props in settings.values() if isinstance(props, dict)]  # compiled components
+        for props in components:
+            line = (f"{runtime} {props.get('INFERENCE_PRECISION_HINT')}, {props.get('PERFORMANCE_HINT')} hint, "
+                    f"{props.get('NUM_STREAMS')} stream(s), {props.get('INFERENCE_NUM_THREADS')} threads")
+            seen.setdefault(line, set()).add(name)
+        if settings and not components:
+            seen.setdefault(f"{runtime} {settings.get('dtype', '')} {settings.get('torch_threads')} threads"
+                            .replace("  ", " "), set()).add(name)
     return "; ".join(sorted(seen))
 
 
