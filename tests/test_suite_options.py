@@ -67,37 +67,38 @@ def test_all_leaves_out_the_control_variants(tmp_path):
     assert "test_footprint[ov-int8-ptq]" in result.stdout and "noised" not in result.stdout
 
 
-def test_benchmark_json_into_a_folder_not_yet_made(tmp_path, shared_cache):
-    """pytest-benchmark writes --benchmark-json last and fails on a missing folder; the session's records
-    must survive that: at sd15 scale a session is hours of work."""
-    target = tmp_path / "new" / "deeper" / "benchmark.json"
-    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-q",
-                             "--variants", "ov-fp32", "--steps", "1", "--schedulers", "euler", "--rounds", "1",
-                             "--results-dir", str(tmp_path / "results"),
+@pytest.fixture(scope="module")
+def interleaved_run(tmp_path_factory, shared_cache):
+    """One real run of the latency suite, interleaved, its benchmark JSON aimed into a folder not yet made."""
+    folder = tmp_path_factory.mktemp("interleaved")
+    target = folder / "new" / "deeper" / "benchmark.json"
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-v",
+                             "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
+                             "--rounds", "2", "--interleave", "--results-dir", str(folder / "results"),
                              "--sdopt-cache", str(shared_cache.root), "--benchmark-json", str(target)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert (tmp_path / "results" / "latest" / "records.csv").is_file()
-    assert target.is_file() and (tmp_path / "results" / "latest" / "benchmark.json").is_file()
+    return {"stdout": result.stdout, "results": folder / "results", "benchmark_json": target}
 
 
-def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(tmp_path, shared_cache):
+def test_benchmark_json_into_a_folder_not_yet_made(interleaved_run):
+    """pytest-benchmark writes --benchmark-json last and fails on a missing folder; the session's records
+    must survive that: at sd15 scale a session is hours of work."""
+    assert (interleaved_run["results"] / "latest" / "records.csv").is_file()
+    assert interleaved_run["benchmark_json"].is_file()
+    assert (interleaved_run["results"] / "latest" / "benchmark.json").is_file()
+
+
+def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(interleaved_run):
     from bench.analysis.runs import load_run
-    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-v",
-                             "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
-                             "--rounds", "2", "--interleave", "--results-dir", str(tmp_path / "results"),
-                             "--sdopt-cache", str(shared_cache.root),
-                             "--benchmark-json", str(tmp_path / "benchmark.json")],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    ran = [line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line]
+    ran = [line.split("::")[1].split(" ")[0] for line in interleaved_run["stdout"].splitlines() if " PASSED" in line]
     assert ran == ["test_latency[torch-fp32-1-euler-warmup]", "test_latency[ov-fp32-1-euler-warmup]",
                    "test_latency[torch-fp32-1-euler-round0]", "test_latency[ov-fp32-1-euler-round0]",
                    "test_latency[torch-fp32-1-euler-round1]", "test_latency[ov-fp32-1-euler-round1]"]
-    run = load_run(tmp_path / "results" / "latest")
+    run = load_run(interleaved_run["results"] / "latest")
     latency = run.records[run.records.metric == "latency_median"]
     assert sorted(latency.variant) == ["ov-fp32", "torch-fp32"]  # one row per case, not one per round
-    from_json = load_run(tmp_path / "benchmark.json")
+    from_json = load_run(interleaved_run["benchmark_json"])
     for variant in ("torch-fp32", "ov-fp32"):
         key = ("tiny", variant, 1, "euler", "128x128", "latency_median")
         rounds = run.replicates(key)
