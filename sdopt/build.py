@@ -65,7 +65,8 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     method = METHODS[(recipe.runtime, recipe.method)]
     static_shapes = backends.get(recipe.runtime).static_shapes
     base = build(base_spec(recipe), source, size, cache) if recipe.base else None
-    recipe_key = key_material(recipe)
+    resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
+    recipe_key = key_material(resolved)
     material = {"source": source.fingerprint(), "recipe": recipe_key, "versions": library_versions(),
                 "base": base.name if base else None}
     if recipe.training is not None and recipe.training.data:
@@ -78,7 +79,7 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
 
     def make(out: Path) -> None:
         with progress.stage(f"building {label}"):
-            method.run(BuildContext(recipe.resolved(), recipe_key, source_folder, base, out, size, cache))
+            method.run(BuildContext(resolved, recipe_key, source_folder, base, out, size, cache))
 
     return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
                               rebuild=rebuild)
