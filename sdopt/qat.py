@@ -120,27 +120,43 @@ class Trainer:
         device = torch.device(s.device)
         return noisy.to(device), timesteps.to(device), embeddings.to(device), target.to(device)
 
+    def batches(self, micro_steps: range, stream: int = 0):
+        """The micro-batches of `micro_steps`, concatenated micro_batches_per_pass at a time: (inputs, share),
+        share being the fraction of the micro-steps a pass holds (micro-batches are all of one size)."""
+        per_pass = self.settings.micro_batches_per_pass or 1
+        for start in range(0, len(micro_steps), per_pass):
+            group = micro_steps[start:start + per_pass]
+            drawn = [self.micro_batch(m, stream) for m in group]
+            yield tuple(torch.cat(parts) for parts in zip(*drawn)), len(group) / len(micro_steps)
+
+    def accumulate_gradients(self) -> dict:
+        """The gradient of the current step's loss, summed into .grad over its micro-batches; the mean losses."""
+        s = self.settings
+        totals = {"loss": 0.0, "task_loss": 0.0, "distillation_loss": 0.0}
+        first_micro_step = self.step * s.accumulation
+        for (noisy, timesteps, embeddings, target), share in self.batches(
+                range(first_micro_step, first_micro_step + s.accumulation)):
+            prediction = self.student(noisy, timesteps, embeddings)
+            task = F.mse_loss(prediction, target)
+            loss = s.task_weight * task
+            if s.distillation_weight:
+                with torch.no_grad():
+                    teacher = self.teacher(noisy, timesteps, embeddings, return_dict=False)[0]
+                distillation = F.mse_loss(prediction, teacher)
+                loss = loss + s.distillation_weight * distillation
+                totals["distillation_loss"] += distillation.item() * share
+            (loss * share).backward()
+            totals["loss"] += loss.item() * share
+            totals["task_loss"] += task.item() * share
+        return totals
+
     def run(self) -> None:
         s = self.settings
         self.resume()
         started = time.perf_counter()
         first = self.step
         while self.step < s.steps:
-            totals = {"loss": 0.0, "task_loss": 0.0, "distillation_loss": 0.0}
-            for accumulation in range(s.accumulation):
-                noisy, timesteps, embeddings, target = self.micro_batch(self.step * s.accumulation + accumulation)
-                prediction = self.student(noisy, timesteps, embeddings)
-                task = F.mse_loss(prediction, target)
-                loss = s.task_weight * task
-                if s.distillation_weight:
-                    with torch.no_grad():
-                        teacher = self.teacher(noisy, timesteps, embeddings, return_dict=False)[0]
-                    distillation = F.mse_loss(prediction, teacher)
-                    loss = loss + s.distillation_weight * distillation
-                    totals["distillation_loss"] += distillation.item() / s.accumulation
-                (loss / s.accumulation).backward()
-                totals["loss"] += loss.item() / s.accumulation
-                totals["task_loss"] += task.item() / s.accumulation
+            totals = self.accumulate_gradients()
             torch.nn.utils.clip_grad_norm_(self.weights + self.quantizers, s.max_grad_norm)
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
@@ -171,12 +187,11 @@ class Trainer:
         self.student.eval()
         total = 0.0
         with torch.no_grad():
-            for index in range(batches):
-                noisy, timesteps, embeddings, _ = self.micro_batch(index, stream=1)
+            for (noisy, timesteps, embeddings, _), share in self.batches(range(batches), stream=1):
                 teacher = self.teacher(noisy, timesteps, embeddings, return_dict=False)[0]
-                total += F.mse_loss(self.student(noisy, timesteps, embeddings), teacher).item()
+                total += F.mse_loss(self.student(noisy, timesteps, embeddings), teacher).item() * share
         self.student.train(was_training)
-        return total / batches
+        return total
 
     def final_module(self) -> torch.nn.Module:
         """The student with its EMA weights (what gets exported), in eval mode."""

@@ -9,6 +9,7 @@ import pytest
 from explicit_recipes import CONV_ONLY_PTQ
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+pytest_plugins = ["pytester"]  # the suites' command line checked in-process (test_suite_options.py)
 
 
 @pytest.fixture(scope="session")

@@ -84,11 +84,12 @@ def test_profile_shows_int8_kernels_and_fused_attention(tiny_artifacts):
 
 def test_environment_fingerprint_records_isa_and_versions(monkeypatch):
     from bench.probes.env import fingerprint, machine_state
+    from sdopt.backends import default_threads
     monkeypatch.delenv("SDOPT_ISA", raising=False)  # the suite may run under an override; this test sets its own
     env = fingerprint()
     assert "avx2" in env["isa"] or env["isa"] == []
     assert {"torch", "openvino", "nncf", "optimum-intel", "diffusers"} <= set(env["versions"])
-    assert env["threads_used"] >= 1 and fingerprint(threads=1)["threads_used"] == 1
+    assert env["threads_used"] == default_threads() and fingerprint(threads=1)["threads_used"] == 1
     assert env["recipe_isa_class"] == env["isa_class"] and env["isa_override"] is None
     monkeypatch.setenv("SDOPT_ISA", "amx")
     assert fingerprint()["recipe_isa_class"] == "amx" and fingerprint()["isa_override"] == "amx"

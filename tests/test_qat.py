@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import sdopt
 from sdopt import recipes
@@ -72,8 +73,8 @@ def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, studen
     """Under either ISA's recipe, the distillation loss on fixed held-out batches falls. Adam moves every weight
     by about its learning rate per step whatever the gradient's size, so on this random-weight UNet, already
     within 1e-3 of its teacher, the reference's 1e-5 is a random walk across int8 rounding bins: measured, it
-    does not lower the held-out loss in 150 steps under the full-int8 recipe; 3e-6 does in 40 (by 2-4%)."""
-    trainer = make_trainer({**parts, "student": student_for(isa)}, tmp_path, steps=40, batch_size=8,
+    does not lower the held-out loss in 150 steps under the full-int8 recipe; 3e-6 does in 20 (by 2.5-3.5%)."""
+    trainer = make_trainer({**parts, "student": student_for(isa)}, tmp_path, steps=20, batch_size=8,
                            learning_rate=3e-6, quantizer_learning_rate=3e-5, checkpoint_every=100)
     before_loss = trainer.evaluation_loss()
     weights = [p.detach().clone() for p in trainer.weights]
@@ -84,12 +85,13 @@ def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, studen
     moved_weights = sum(not torch.equal(a, b) for a, b in zip(weights, trainer.weights))
     assert len(trainer.quantizers) > 50 and moved_quantizers > 0.9 * len(trainer.quantizers)
     assert moved_weights > 0.9 * len(trainer.weights)
+    print(f"{isa}: held-out distillation loss {before_loss:.6g} -> {after_loss:.6g}")
     assert after_loss < 0.99 * before_loss, (before_loss, after_loss)
     with open(tmp_path / "training_log.csv") as handle:
         log = list(csv.DictReader(handle))
-    assert [int(r["step"]) for r in log] == list(range(1, 41))
+    assert [int(r["step"]) for r in log] == list(range(1, 21))
     held_out = {int(r["step"]): float(r["validation_loss"]) for r in log if r["validation_loss"]}
-    assert sorted(held_out) == [10, 20, 30, 40] and held_out[40] == pytest.approx(after_loss, rel=1e-5)
+    assert sorted(held_out) == [10, 20] and held_out[20] == pytest.approx(after_loss, rel=1e-5)
 
 
 def test_ema_follows_the_decay_schedule_and_leaves_quantizers_alone(parts, tmp_path):
@@ -135,6 +137,35 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(parts, tmp_pat
         assert torch.equal(a, b)
     with open(tmp_path / "resumed" / "training_log.csv") as handle:
         assert [int(r["step"]) for r in csv.DictReader(handle)] == [1, 2, 3, 4, 5]
+
+
+def test_micro_batches_sharing_a_pass_give_the_same_gradient_and_losses(parts, tmp_path):
+    """Running accumulation's micro-batches together is an execution choice, left out of the cache key: it must
+    give one-at-a-time's gradient and logged losses, up to float summation order. That order differs between
+    batch sizes in oneDNN's kernels and moves a few activations across int8 rounding bins, which moves the
+    distillation loss (the student's small distance to its teacher) by about 1%; a wrong share of the loss or a
+    wrong draw moves everything by tens of percent."""
+    results = {}
+    for per_pass in (1, 3):  # 3 does not divide 4: the last pass holds one micro-batch
+        trainer = make_trainer(parts, tmp_path / str(per_pass), accumulation=4, batch_size=1, task_weight=0.5,
+                               micro_batches_per_pass=per_pass)
+        trainer.step = 1
+        totals = trainer.accumulate_gradients()
+        results[per_pass] = (totals, [p.grad.clone() for p in trainer.weights + trainer.quantizers],
+                             trainer.evaluation_loss(batches=5))
+    (one_totals, one_grads, one_held_out), (fused_totals, fused_grads, fused_held_out) = results[1], results[3]
+    one_flat, fused_flat = torch.cat([g.flatten() for g in one_grads]), torch.cat([g.flatten() for g in fused_grads])
+    cosine = float(F.cosine_similarity(one_flat, fused_flat, dim=0))
+    norms = float(fused_flat.norm() / one_flat.norm())
+    print(f"fused/one-at-a-time: gradient cosine {cosine:.5f}, norm ratio {norms:.4f}, totals {fused_totals} / "
+          f"{one_totals}, held-out {fused_held_out:.6g} / {one_held_out:.6g}")
+    assert one_totals["task_loss"] > 0.1 and fused_totals["task_loss"] == pytest.approx(one_totals["task_loss"],
+                                                                                        rel=1e-3)
+    assert fused_totals["loss"] == pytest.approx(one_totals["loss"], rel=1e-3)
+    assert fused_totals["distillation_loss"] == pytest.approx(one_totals["distillation_loss"], rel=0.05)
+    assert fused_held_out == pytest.approx(one_held_out, rel=0.05)
+    assert sum(bool(g.abs().sum() > 0) for g in one_grads) > 0.9 * len(one_grads)
+    assert cosine > 0.99 and norms == pytest.approx(1, abs=0.02)
 
 
 def test_qat_unet_is_closer_to_the_teacher_than_ptq_on_held_out_inputs(tiny_artifacts):

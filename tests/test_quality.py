@@ -55,17 +55,15 @@ def test_a_set_against_itself_is_exactly_zero():
     assert (itself.fid, itself.kid, itself.kid_std) == (0.0, 0.0, None)
 
 
-def test_the_small_sample_warning_reaches_users(tmp_path):
+def test_the_small_sample_warning_reaches_users(pytester):
     """pyproject ignores UserWarning from the libraries, but not this one."""
-    import subprocess
-    import sys
-    test = tmp_path / "test_warns.py"
-    test.write_text("import warnings\nfrom bench.probes.quality import SmallSampleWarning\n"
-                    "def test_it():\n    warnings.warn(SmallSampleWarning('FID/KID from 4 images'))\n")
+    test = pytester.makepyfile(test_warns="import warnings\nfrom bench.probes.quality import SmallSampleWarning\n"
+                               "def test_it():\n    warnings.warn(SmallSampleWarning('FID/KID from 4 images'))\n")
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-m", "pytest", str(test), "-q", "--rootdir", str(root),
-                             "-c", str(root / "pyproject.toml")], capture_output=True, text=True, cwd=root)
-    assert result.returncode == 0 and "SmallSampleWarning: FID/KID from 4 images" in result.stdout, result.stdout
+    result = pytester.runpytest_inprocess(str(test), "-q", "-p", "no:cacheprovider", "--rootdir", str(root),
+                                          "-c", str(root / "pyproject.toml"))
+    assert result.ret == 0 and "SmallSampleWarning: FID/KID from 4 images" in result.stdout.str(), \
+        result.stdout.str()
 
 
 def test_custom_feature_extractor_and_too_few_images():
