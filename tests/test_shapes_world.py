@@ -125,3 +125,15 @@ def test_the_interval_covers_the_rate_and_narrows_with_images():
     assert adherence.wilson_interval(200, 200)[1] == 1.0 and adherence.wilson_interval(200, 200)[0] > 0.98
     wide = adherence.wilson_interval(18, 20)
     assert wide[1] - wide[0] > high - low
+
+
+def test_the_tokenizer_gives_every_word_of_the_world_one_token(tmp_path):
+    from sdopt.tokenizer import _MERGES, write_tokenizer
+    tokenizer = write_tokenizer(tmp_path / "shapes", words=world.vocabulary())
+    for word in world.vocabulary():
+        assert len(tokenizer.tokenize(word)) == 1, (word, tokenizer.tokenize(word))
+    text = world.evaluation_prompts("pair", 1)[0].text
+    assert tokenizer.tokenize(text) == [w + "</w>" for w in text.split()]
+    plain = write_tokenizer(tmp_path / "plain")  # the built-ins' tokenizer is unchanged by the option
+    assert (tmp_path / "plain" / "merges.txt").read_text().splitlines()[1:] == _MERGES
+    assert len(plain.tokenize("circle")) > 1
