@@ -41,7 +41,7 @@ def test_run_folders_are_new_complete_and_linked(tmp_path):
     assert "| tiny | 128x128 | 4 | pndm | ov-int8-ptq | 0.500 |" in summary and "4.00x" in summary
     assert "test cpu" in summary and "avx2" in summary
     assert os.readlink(tmp_path / "latest") == "run-a"
-    second = write_run(_records(), {}, tmp_path, run_id="run-b")
+    write_run(_records(), {}, tmp_path, run_id="run-b")
     assert os.readlink(tmp_path / "latest") == "run-b" and first.exists()
     with pytest.raises(FileExistsError):
         write_run(_records(), {}, tmp_path, run_id="run-a")
