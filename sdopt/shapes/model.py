@@ -26,12 +26,16 @@ def write_tokenizer(folder: Path):
     return write(folder, words=world.vocabulary())
 
 
-def clip_model(vocab_size: int, seed: int):
-    """The whole CLIP (text and vision towers): contrastive training, then CLIP score."""
+def clip_model(tokenizer, seed: int):
+    """The whole CLIP (text and vision towers): contrastive training, then CLIP score. The special tokens' ids
+    are the tokenizer's: CLIP pools the text at its end-of-text token, and with another id every caption
+    would pool at the same place."""
     import torch
     from transformers import CLIPConfig, CLIPModel
     torch.manual_seed(seed)
-    config = CLIPConfig(text_config={**TEXT, "vocab_size": vocab_size}, vision_config=VISION,
+    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+               pad_token_id=tokenizer.pad_token_id)
+    config = CLIPConfig(text_config={**TEXT, "vocab_size": len(tokenizer), **ids}, vision_config=VISION,
                         projection_dim=TEXT["projection_dim"])
     return CLIPModel(config)
 
