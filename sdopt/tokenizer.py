@@ -23,7 +23,8 @@ def _byte_symbols() -> list[str]:
 
 
 def _bpe(word: str, ranks: dict) -> list[str]:
-    """CLIP's byte-pair encoding of one lower-case ASCII word: merge the best-ranked adjacent pair until none is left."""
+    """CLIP's byte-pair encoding of one lower-case ASCII word: merge the best-ranked adjacent pair until none
+    is left."""
     tokens = list(word[:-1]) + [word[-1] + "</w>"]
     while len(tokens) > 1:
         pairs = [(ranks.get((a, b), float("inf")), i) for i, (a, b) in enumerate(zip(tokens, tokens[1:]))]

@@ -135,14 +135,13 @@ def score(prompt, image: np.ndarray) -> dict | None:
     return result
 
 
-def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
     """95% interval of a proportion from `trials` images (Wilson's: sound at 0% and 100% too)."""
+    from scipy.stats import binomtest
     if trials == 0:
         return (0.0, 1.0)
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
+    return (float(interval.low), float(interval.high))
 
 
 def summarize(prompts: list, images: list) -> dict:

@@ -119,18 +119,14 @@ def _all_pairs() -> list[Prompt]:
             if (a.color, a.shape) != (b.color, b.shape)]
 
 
-def _unseen(prompt: Prompt) -> bool:
+def names_unseen_pair(prompt: Prompt) -> bool:
+    """Whether the prompt names a colour-shape pair that training never shows."""
     return any((t.color, t.shape) in UNSEEN_PAIRS for t in prompt.things)
 
 
 def is_held_out(prompt: Prompt) -> bool:
     share = HELD_OUT_SHARE if prompt.kind == "single" else HELD_OUT_PAIR_SHARE
-    return _unseen(prompt) or _unit(caption(prompt)) < share
-
-
-def names_unseen_pair(prompt: Prompt) -> bool:
-    """Whether the prompt names a colour-shape pair that training never shows."""
-    return _unseen(prompt)
+    return names_unseen_pair(prompt) or _unit(caption(prompt)) < share
 
 
 def training_prompts(kind: str) -> list[Prompt]:
