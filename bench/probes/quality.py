@@ -120,11 +120,14 @@ def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature
         # The same images: both distances are 0 by definition (KID's unbiased estimate would read below 0).
         return Distribution(0.0, 0.0, None, len(images), len(reference), subset, warning)
     feature = feature or shared_inception()
-    fid = FrechetInceptionDistance(feature=feature, normalize=True)
-    kid = KernelInceptionDistance(feature=feature, normalize=True, subset_size=subset, subsets=50)
+    with torch.no_grad():  # each set through the network once; FID and KID both read those features
+        real, fake = feature(reference), feature(images)
+    given = _GivenFeatures(real.shape[-1])
+    fid = FrechetInceptionDistance(feature=given, normalize=True)
+    kid = KernelInceptionDistance(feature=given, normalize=True, subset_size=subset, subsets=50)
     for metric in (fid, kid):
-        metric.update(reference, real=True)
-        metric.update(images, real=False)
+        metric.update(real, real=True)
+        metric.update(fake, real=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchmetrics warns on small sets; we say it once, below
         fid_value = float(fid.compute())
@@ -132,6 +135,18 @@ def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature
     if subset == len(reference) == len(images):  # every subset is both whole sets: no spread to report
         kid_std = None
     return Distribution(fid_value, kid_mean, kid_std, len(images), len(reference), subset, warning)
+
+
+class _GivenFeatures(nn.Module):
+    """Hands torchmetrics features computed beforehand, so that the network runs once per set, not once per
+    metric."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
 
 
 _INCEPTION = {}
