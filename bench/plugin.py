@@ -214,7 +214,7 @@ def generations(runner_for, settings, run_extras, tmp_path_factory):
                 for p_index, prompt in enumerate(settings.quality_prompts):
                     for seed in settings.seeds:
                         out = runner.generate(prompt, steps, scheduler, seed, height, width)
-                        out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:02d}-s{seed}.png")
+                        out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:03d}-s{seed}.png")
                         results.append((prompt, seed, out.images[0], out.latents))
             if variant == REFERENCE:
                 reference_calls[(steps, scheduler)] = calls

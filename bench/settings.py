@@ -42,11 +42,13 @@ OPTIONS = (
     Option("rebuild", False, "rebuild the requested variants", flag=True),
     Option("profile", False, "write per-layer profiles of the UNet (runtimes that count per layer)", flag=True),
     Option("results_dir", "results", "where run folders are written"),
-    Option("quality_prompts", 4, "how many of the prompts the quality suite generates (default 4; the built-in "
-                                 "set has 52)", int),
+    Option("quality_prompts", None, "how many of the prompts the quality suite generates (default 4 of the "
+                                    "built-in 52; on a shapes model all 301 of its world's held-out prompts)", int),
     Option("seeds", "0", "comma-separated seeds: images per prompt in the quality suite"),
-    Option("fid_reference", None, "a folder of real images as FID/KID reference (default: the torch-fp32 images)"),
-    Option("clip_model", None, "a CLIP hub id or local folder for CLIP score"),
+    Option("fid_reference", None, "a folder of real images as FID/KID reference (default: the torch-fp32 images; "
+                                  "on a shapes model, what its world draws for the same prompts)"),
+    Option("clip_model", None, "a CLIP hub id or local folder for CLIP score (default on a shapes model: its "
+                               "own CLIP)"),
 )
 DEFAULTS = {option.name: option.default for option in OPTIONS}
 
@@ -81,6 +83,7 @@ class Settings:
     seeds: tuple
     fid_reference: Path | None
     clip_model: str | None
+    world: bool = False  # a shapes model: prompts, FID reference and adherence come from its world
     options: tuple = ()  # (name, value) as given: what `pytest_args` hands back
 
     @property
@@ -123,7 +126,11 @@ class Settings:
             raise sdopt.BadArgument(f"--steps needs positive integers, got {opt['steps']!r}")
         source = sources.resolve(opt["model"])
         resolution = sdopt.parse_resolution(opt["resolution"], source)
+        world = source.kind == "shapes"
         prompts = EVALUATION_PROMPTS
+        if world:
+            from sdopt.shapes.world import benchmark_captions
+            prompts = benchmark_captions()
         if opt["prompts"]:
             path = Path(opt["prompts"])
             if not path.is_file():
@@ -145,10 +152,12 @@ class Settings:
         if fid_reference is not None:
             from .probes.quality import load_reference_folder
             load_reference_folder(fid_reference)  # refuse a missing, empty or unreadable folder up front
+        quality_prompts = opt["quality_prompts"] or (len(prompts) if world and not opt["prompts"] else 4)
+        clip_model = opt["clip_model"] or (str(source.folder / "clip") if world else None)
         return cls(opt["model"], variants, steps, _split(opt["schedulers"]), resolution, prompts, int(opt["seed"]),
                    int(opt["rounds"]), bool(opt["interleave"]), opt["threads"], sdopt.Cache(opt["sdopt_cache"]),
                    bool(opt["rebuild"]), bool(opt["profile"]), Path(opt["results_dir"]),
-                   prompts[:int(opt["quality_prompts"])], seeds, fid_reference, opt["clip_model"],
+                   prompts[:int(quality_prompts)], seeds, fid_reference, clip_model, world,
                    tuple(sorted(given.items())))
 
 

@@ -99,7 +99,7 @@ def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
     """Settings that depend on the model (QAT's schedule and loss weights) made explicit, so the key holds them."""
     if recipe.training is None:
         return recipe
-    training = recipe.training.for_source(builtin=source.kind == "builtin")
+    training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"))
     if training.data:
         from .training_data import read_imagefolder
         read_imagefolder(Path(training.data))  # bad data fails here, before anything is built

@@ -61,6 +61,13 @@ def main(argv=None) -> int:
     qat.add_argument("--resolution", default=None, help="N or HxW; default: the model's native size")
     qat.add_argument("--cache", default=None, help=CACHE_HELP)
     qat.add_argument("--out", type=Path, required=True, help="where to write the OpenVINO pipeline folder")
+    shapes = commands.add_parser("train-shapes", help="train the shapes model (CLIP, VAE, UNet) into a pipeline "
+                                 "folder with a manifest; run again to resume")
+    shapes.add_argument("--out", type=Path, required=True, help="the pipeline folder to write (must not exist)")
+    shapes.add_argument("--seed", type=int, default=0)
+    for stage in ("clip", "vae", "unet"):
+        shapes.add_argument(f"--{stage}-steps", type=int, default=None, help=f"optimizer steps of the {stage} "
+                            "stage (default: the shipped model's)")
     args = parser.parse_args(argv)
     _quiet_libraries()
     try:
@@ -169,4 +176,25 @@ def _qat(args) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "build": _build, "generate": _generate, "qat": _qat, "cache": _cache}
+def _train_shapes(args) -> int:
+    from dataclasses import replace
+
+    from .shapes.train import ShapesTraining, train_shapes, with_seed
+    settings = with_seed(ShapesTraining(), args.seed)
+    steps = {stage: getattr(args, f"{stage}_steps") for stage in ("clip", "vae", "unet")}
+    for stage, value in steps.items():
+        if value is not None:
+            if value < 1:
+                raise SdoptError(f"--{stage}-steps {value}: at least 1")
+            settings = replace(settings, **{stage: replace(getattr(settings, stage), steps=value)})
+    command = " ".join(["sdopt", "train-shapes", "--out", str(args.out), "--seed", str(args.seed)]
+                       + [f"--{stage}-steps {value}" for stage, value in steps.items() if value is not None])
+    if args.out.exists():
+        raise SdoptError(f"--out {args.out} exists: remove it or pick a new folder (a run in progress resumes "
+                         f"from {args.out}.work)")
+    print(train_shapes(args.out, settings, command=command))
+    return 0
+
+
+COMMANDS = {"list": _list, "build": _build, "generate": _generate, "qat": _qat, "cache": _cache,
+            "train-shapes": _train_shapes}

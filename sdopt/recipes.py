@@ -43,16 +43,19 @@ class Training:
     # How many micro-batches (of accumulation, and of the held-out loss) share one forward pass: the same inputs
     # and the same gradient up to float summation order, so not in the cache key. A small UNet's pass costs
     # NNCF's per-op hooks more than arithmetic (tiny: 0.3 s for batch 1, 0.5 s for batch 4), a large one's
-    # costs memory. None: 8 for the random-weight built-ins, 1 for real models.
+    # costs memory. None: 8 for the built-ins and the shapes model, 1 for other models.
     micro_batches_per_pass: int | None = None
     checkpoint_every: int = 50  # does not change the result, so not in the cache key
     validate_every: int = 10  # steps between held-out losses in the log; not in the key either
 
-    def for_source(self, builtin: bool) -> "Training":
+    def for_source(self, builtin: bool, small: bool | None = None) -> "Training":
+        """builtin: random weights (a short run, distillation only); small: a UNet small enough that grouping
+        micro-batches into one pass pays (the built-ins and the shapes model)."""
+        small = builtin if small is None else small
         return replace(self, steps=self.steps or (BUILTIN_STEPS if builtin else 4096),
                        quantizer_learning_rate=self.quantizer_learning_rate or 10 * self.learning_rate,
                        task_weight=(0.0 if builtin else 1.0) if self.task_weight is None else self.task_weight,
-                       micro_batches_per_pass=self.micro_batches_per_pass or (8 if builtin else 1))
+                       micro_batches_per_pass=self.micro_batches_per_pass or (8 if small else 1))
 
     def check(self) -> None:
         problems = [f"{name} must be at least 1" for name in ("steps", "batch_size", "accumulation",

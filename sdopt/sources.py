@@ -52,11 +52,15 @@ BUILTINS = {
 }
 
 
+# Trained models that ship in the repository, each a pipeline folder with a manifest of file hashes.
+SHIPPED = {"shapes": Path(__file__).parent / "shapes" / "shipped"}
+
+
 @dataclass(frozen=True)
 class Source:
     """A resolved --model value. `folder` is None for built-ins until they are materialized."""
     spec: str
-    kind: str  # "builtin" | "folder" | "hub"
+    kind: str  # "builtin" | "shapes" (a shapes model, trained at one size) | "folder" | "hub"
     folder: Path | None = None
 
     @property
@@ -85,6 +89,11 @@ class Source:
             return {"builtin": self.spec, "version": BUILTIN_VERSION, "seed": SEED}
         return {"folder_sha256": hash_folder(self.folder)}
 
+    @property
+    def only_resolution(self) -> bool:
+        """A model trained at one size only: the shapes world has no meaning at any other."""
+        return self.kind == "shapes"
+
 
 def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
     """`512`, `512x768`, (h, w) or None (the source's native size) -> (height, width)."""
@@ -101,6 +110,10 @@ def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
             raise BadArgument(f"resolution {value!r} is not N or HxW (for example 512 or 512x768)") from None
         value = parts * 2 if len(parts) == 1 else parts
     height, width = (int(v) for v in value)
+    if source is not None and source.only_resolution and (height, width) != (source.native_resolution,) * 2:
+        side = source.native_resolution
+        raise BadArgument(f"the shapes model was trained on {side}x{side} images of its world only and draws "
+                          f"nothing meaningful at {height}x{width}: use --resolution {side} (or leave it out)")
     check_size(height, width, source.vae_scale_factor if source is not None else SD_VAE_SCALE)
     return height, width
 
@@ -114,13 +127,40 @@ def resolve(spec: str) -> Source:
     """Turn a --model value into a Source, downloading a hub id only if the hub is reachable."""
     if spec in BUILTINS:
         return Source(spec, "builtin")
+    if spec in SHIPPED:
+        if not (SHIPPED[spec] / "model_index.json").is_file():
+            raise ModelNotFound(f"the {spec} model is not in this checkout ({SHIPPED[spec]}): `git checkout -- "
+                                f"{SHIPPED[spec]}`, or train one with `sdopt train-shapes --out DIR` and pass "
+                                f"--model DIR")
+        return _shapes(spec, SHIPPED[spec])
     path = Path(spec).expanduser()
     if path.exists() or spec.startswith((".", "/", "~")):
         if not (path / "model_index.json").is_file():
             raise ModelNotFound(f"model folder {str(path)!r} has no model_index.json: pass a diffusers pipeline "
                                 f"folder (as written by save_pretrained) or one of {', '.join(BUILTINS)}")
+        if _is_shapes_model(path):
+            return _shapes(spec, path.resolve())
         return Source(spec, "folder", path.resolve())
     return Source(spec, "hub", _download(spec))
+
+
+def _is_shapes_model(folder: Path) -> bool:
+    """A manifest that names the shapes model, or one too damaged to say (then the check refuses it)."""
+    from .shapes.manifest import MANIFEST
+    path = folder / MANIFEST
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text()).get("model") == "shapes"
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return True
+
+
+def _shapes(spec: str, folder: Path) -> Source:
+    """A shapes model, shipped or trained by the user: its files must match the manifest's hashes."""
+    from .shapes.manifest import verify
+    verify(folder)
+    return Source(spec, "shapes", folder)
 
 
 def _download(repo_id: str) -> Path:

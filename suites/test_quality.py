@@ -1,6 +1,8 @@
-"""Quality per variant x steps x scheduler: fidelity to torch-fp32 from the same latents, FID/KID, CLIP score."""
+"""Quality per variant x steps x scheduler: fidelity to torch-fp32 from the same latents, FID/KID, CLIP score,
+and on a shapes model its exact prompt adherence."""
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -22,7 +24,14 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     if case.variant == REFERENCE:
         assert paired["psnr"] == 100.0 and paired["latent_mad"] == 0.0  # deterministic: same latents, same image
 
-    real = load_reference_folder(settings.fid_reference, settings.resolution) if settings.fid_reference else reference
+    if settings.fid_reference:
+        real = load_reference_folder(settings.fid_reference, settings.resolution)
+    elif settings.world:  # what the world itself draws for the same prompts and seeds
+        from sdopt.shapes.world import truth_image
+        real = to_tensor([truth_image(prompt, seed) for prompt, seed, *_ in generations(case.variant, case.steps,
+                                                                                        case.scheduler)])
+    else:
+        real = reference
     distance = distribution_distance(real, images)
     record(case.variant, case.steps, case.scheduler, "fid", distance.fid, "fid")
     record(case.variant, case.steps, case.scheduler, "kid", distance.kid, "kid")
@@ -55,3 +64,37 @@ def test_clip_score(case, settings, generations, record):
     score = clip_score(images, [prompt for prompt, *_ in generated], settings.clip_model)
     record(case.variant, case.steps, case.scheduler, "clip_score", score, "score")
     assert 0 <= score <= 100
+
+
+def test_prompt_adherence(case, settings, generations, record):
+    """Each image scored exactly against its caption (objects, colours, shapes, sizes, positions, relations):
+    the share right per attribute and all at once, with a 95% interval from the number of images."""
+    if not settings.world:
+        pytest.skip("prompt adherence is scored on a shapes model's world: run with --model shapes")
+    from bench.probes.adherence import summarize
+    generated = generations(case.variant, case.steps, case.scheduler)
+    by_kind = {"single": [], "pair": []}
+    from sdopt.shapes.world import parse
+    not_scorable = 0
+    for prompt, _, image, _ in generated:
+        parsed = parse(prompt)
+        if parsed is None:
+            not_scorable += 1
+        else:
+            by_kind[parsed.kind].append((parsed, np.asarray(image)))
+    record(case.variant, case.steps, case.scheduler, "adherence_not_scorable", not_scorable, "images")
+    for kind, scored in by_kind.items():
+        if not scored:
+            continue
+        summary = summarize(*zip(*scored))
+        prefix = "adherence" if kind == "single" else "pair_adherence"
+        for attribute, found in summary.items():
+            if not isinstance(found, dict):
+                continue
+            name = prefix if attribute == "all" else f"{prefix}_{attribute}"
+            record(case.variant, case.steps, case.scheduler, name, found["rate"], "ratio")
+            if attribute == "all":
+                record(case.variant, case.steps, case.scheduler, f"{name}_low", found["low"], "ratio")
+                record(case.variant, case.steps, case.scheduler, f"{name}_high", found["high"], "ratio")
+                record(case.variant, case.steps, case.scheduler, f"{name}_n", found["images"], "images")
+            assert 0 <= found["low"] <= found["rate"] <= found["high"] <= 1

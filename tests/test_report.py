@@ -85,15 +85,15 @@ def test_quality_columns_plot_grids_and_html(tmp_path):
     images.mkdir()
     from PIL import Image
     for variant in ("torch-fp32", "ov-fp32", "ov-int8-ptq"):
-        Image.new("RGB", (64, 64), "gray").save(images / f"{variant}__4-pndm__p00-s0.png")
+        Image.new("RGB", (64, 64), "gray").save(images / f"{variant}__4-pndm__p000-s0.png")
     run = write_run(pd.concat([records, recorder.frame()]), {}, tmp_path / "results",
                     extra_files={"images": images}, run_id="run-q")
     assert "| 31.5 |" in (run / "summary.md").read_text()
     assert (run / "tradeoff.png").stat().st_size > 1000
-    grid = Image.open(run / "grids" / "grid__4-pndm__p00-s0.png")
+    grid = Image.open(run / "grids" / "grid__4-pndm__p000-s0.png")
     assert grid.size[0] >= 3 * 64
     html = (run / "report.html").read_text()
-    assert "tradeoff.png" in html and "grids/grid__4-pndm__p00-s0.png" in html and "run-q" in html
+    assert "tradeoff.png" in html and "grids/grid__4-pndm__p000-s0.png" in html and "run-q" in html
     assert ".partial" not in html
 
 

@@ -5,22 +5,35 @@ from pathlib import Path
 import pandas as pd
 
 
+MAX_GRIDS = 12  # per (steps, scheduler)
+
+
 def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
-    """Latency against PSNR to torch-fp32, one point per variant and (steps, scheduler)."""
-    if not {"latency_s", "psnr"} <= set(table.columns):
+    """Latency against quality, one point per variant and (steps, scheduler): prompt adherence where the run
+    scored it (a shapes model), else PSNR to torch-fp32."""
+    quality = "adherence" if "adherence" in table and table["adherence"].notna().any() else "psnr"
+    if not {"latency_s", quality} <= set(table.columns):
         return None
-    points = table.dropna(subset=["latency_s", "psnr"])
+    points = table.dropna(subset=["latency_s", quality])
     if points.empty:
         return None
     figure, axis = _axes(4.2)
     for (steps, scheduler), group in points.groupby(["steps", "scheduler"]):
-        axis.scatter(group["latency_s"], group["psnr"], label=f"{steps} steps {scheduler}")
-        for row in group.itertuples():
-            axis.annotate(row.variant, (row.latency_s, row.psnr), fontsize=8, xytext=(4, 3),
+        values = group[quality] * (100 if quality == "adherence" else 1)
+        axis.scatter(group["latency_s"], values, label=f"{steps} steps {scheduler}")
+        if quality == "adherence" and "adherence_low" in group:
+            axis.errorbar(group["latency_s"], values, fmt="none", ecolor="grey", elinewidth=0.8,
+                          yerr=[values - 100 * group["adherence_low"], 100 * group["adherence_high"] - values])
+        for row, value in zip(group.itertuples(), values):
+            axis.annotate(row.variant, (row.latency_s, value), fontsize=8, xytext=(4, 3),
                           textcoords="offset points")
     axis.set_xlabel("latency per image (s, lower is better)")
-    axis.set_ylabel("PSNR to torch-fp32 (dB, higher is better; 100 = identical)")
-    axis.set_title("speed / fidelity trade-off")
+    if quality == "adherence":
+        axis.set_ylabel("prompt adherence, all attributes right (% of images, 95% interval)")
+        axis.set_title("speed / adherence trade-off")
+    else:
+        axis.set_ylabel("PSNR to torch-fp32 (dB, higher is better; 100 = identical)")
+        axis.set_title("speed / fidelity trade-off")
     return _save(figure, axis, out)
 
 
@@ -73,8 +86,11 @@ def image_grids(image_dir: Path, table: pd.DataFrame, out_dir: Path) -> list[Pat
         psnr = f"{row.psnr:.1f}dB" if "psnr" in table and pd.notna(row.psnr) else "-"
         captions[(f"{row.steps}-{row.scheduler}", row.variant)] = f"{latency}, PSNR {psnr}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, shown = [], defaultdict(int)
     for (run, sample), variants in sorted(groups.items()):
+        shown[run] += 1
+        if shown[run] > MAX_GRIDS:  # a shapes run has hundreds of prompts: the first few show the variants
+            continue
         images = {name: Image.open(path).convert("RGB") for name, path in sorted(variants.items())}
         width, height = next(iter(images.values())).size
         tile = max(width, 160)

@@ -20,6 +20,10 @@ LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "une
 QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "unet_error": "unet_error",
                    "fid": "fid", "kid": "kid",
                    "fid_samples": "fid_samples", "clip_score": "clip"}
+# Prompt adherence on a shapes model: all attributes right at once, with its 95% interval and image count.
+ADHERENCE = ("adherence", "pair_adherence")
+QUALITY_COLUMNS |= {f"{name}{part}": f"{name}{part}" for name in ADHERENCE for part in ("", "_low", "_high", "_n")}
+ATTRIBUTES = ("count", "color", "shape", "size", "position", "relation")
 PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "footprint_total": "footprint_mb"}
 
 
@@ -90,12 +94,13 @@ def summary_table(records: pd.DataFrame, rounds: pd.DataFrame | None = None) -> 
 FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "speedup": "{:.2f}x",
            "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}", "footprint_mb": "{:.1f}",
            "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
-           "unet_error": "{:.2%}", "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}"}
+           "unet_error": "{:.2%}", "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}",
+           "adherence": "{:.1%}", "pair_adherence": "{:.1%}"}
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
            "speedup": "speedup", "unet_speedup": "UNet speedup", "peak_rss_mib": "peak RSS (MiB)",
            "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
            "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID",
-           "fid_samples": "FID n", "clip": "CLIP"}
+           "fid_samples": "FID n", "clip": "CLIP", "adherence": "adherence", "pair_adherence": "two-object adherence"}
 SPEEDUPS = ("speedup", "unet_speedup")
 
 
@@ -108,7 +113,47 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
     for name in SPEEDUPS:
         if f"{name}_low" in table:
             shown[name] = [_with_interval(cell, row, name) for cell, (_, row) in zip(shown[name], table.iterrows())]
+    for name in ADHERENCE:
+        if f"{name}_low" in table:
+            shown[name] = [cell if not cell or pd.isna(row[f"{name}_low"]) else
+                           f"{cell} [{row[f'{name}_low']:.0%}-{row[f'{name}_high']:.0%}], n={row[f'{name}_n']:.0f}"
+                           for cell, (_, row) in zip(shown[name], table.iterrows())]
     return shown
+
+
+def adherence_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Per case and variant, the share of images right on each attribute (single- and two-object prompts)."""
+    names = {f"{prefix}_{a}": (kind, a) for prefix, kind in (("adherence", "one object"),
+                                                              ("pair_adherence", "two objects")) for a in ATTRIBUTES}
+    names |= {"adherence": ("one object", "all"), "pair_adherence": ("two objects", "all")}
+    rows = records[records.metric.isin(list(names))].copy()
+    if rows.empty:
+        return pd.DataFrame()
+    rows["steps"] = rows["steps"].astype("Int64")
+    rows["prompts"] = rows.metric.map(lambda m: names[m][0])
+    rows["attribute"] = rows.metric.map(lambda m: names[m][1])
+    table = rows.pivot_table(index=RUN_KEYS + ["prompts", "variant"], columns="attribute", values="value",
+                             aggfunc="median").reset_index()
+    table.columns.name = None
+    order = [a for a in ("all",) + ATTRIBUTES if a in table]
+    return table[RUN_KEYS + ["prompts", "variant"] + order]
+
+
+def adherence_section(records: pd.DataFrame) -> str:
+    table = adherence_table(records)
+    if table.empty:
+        return ""
+    shown = table.astype(object)
+    for column in ("all",) + ATTRIBUTES:
+        if column in shown:
+            shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+    shown = shown.where(shown.notna(), "").map(str)
+    return ("
+## Prompt adherence by attribute
+
+The share of images the exact scorer finds right on each "
+            "attribute (\"all\": every attribute at once).\n\n" + markdown_table(list(shown.columns),
+                                                                                shown.itertuples(index=False)))
 
 
 def _with_interval(cell: str, row, name: str) -> str:
@@ -190,6 +235,7 @@ def render_summary(run: Path) -> str:
     env = read_environment(run)
     text = f"# sdopt-bench run {run.name}\n\n{environment_line(env)}\n\n"
     text += markdown(summary_table(records, read_rounds(run))) if not records.empty else "No measurements were recorded.\n"
+    text += adherence_section(records) if not records.empty else ""
     text += warnings_section(records)
     text += profile_section(run)
     return text + NOTES
@@ -225,7 +271,7 @@ def render_figures(run: Path) -> dict:
         shown = shown[[c for c in shown.columns if not c.endswith(("_low", "_high", "_coverage", "_n"))]]
         html.append(shown.rename(columns=HEADERS).to_html(index=False, na_rep=""))
     if plot:
-        html.append("<h2>Speed and fidelity</h2><img src='tradeoff.png'>")
+        html.append("<h2>Speed and quality</h2><img src='tradeoff.png'>")
     if curves:
         html.append("<h2>QAT training loss</h2><img src='training_loss.png'>")
     for path in sorted(run.glob("profile-*.csv")):

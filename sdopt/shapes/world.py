@@ -198,23 +198,48 @@ def render(placed: tuple[Placed, ...]) -> np.ndarray:
     return np.asarray(image.resize((SIZE, SIZE), Image.Resampling.BOX))
 
 
-def sample(prompts: list[Prompt], count: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """`count` (caption, image) pairs drawn from `prompts` with a seed: (captions, N x H x W x 3 uint8)."""
+def sample(prompts: list[Prompt], count: int, seed: int, distinct: bool = False
+           ) -> tuple[list[str], np.ndarray]:
+    """`count` (caption, image) pairs drawn from `prompts` with a seed: (captions, N x H x W x 3 uint8).
+    `distinct`: no prompt twice (a contrastive batch must not hold the same caption as its own negative)."""
+    if distinct and count > len(prompts):
+        raise ValueError(f"{count} distinct prompts asked of {len(prompts)}")
     rng = random.Random(seed)
+    picks = iter(rng.sample(range(len(prompts)), count)) if distinct else None
     captions, images = [], np.empty((count, SIZE, SIZE, 3), np.uint8)
     for i in range(count):
-        prompt = prompts[rng.randrange(len(prompts))]
+        prompt = prompts[next(picks) if distinct else rng.randrange(len(prompts))]
         captions.append(caption(prompt))
         images[i] = render(place(prompt, rng))
     return captions, images
 
 
-def training_mixture(count: int, seed: int, pair_share: float = 0.3) -> tuple[list[str], np.ndarray]:
+def training_mixture(count: int, seed: int, pair_share: float = 0.3, distinct: bool = False
+                     ) -> tuple[list[str], np.ndarray]:
     """Training pairs: single-object scenes, and two-object scenes at `pair_share`."""
     pairs = int(round(count * pair_share))
-    single_captions, single_images = sample(training_prompts("single"), count - pairs, seed)
-    pair_captions, pair_images = sample(training_prompts("pair"), pairs, seed + 1)
+    single_captions, single_images = sample(training_prompts("single"), count - pairs, seed, distinct)
+    pair_captions, pair_images = sample(training_prompts("pair"), pairs, seed + 1, distinct)
     order = np.random.default_rng(seed).permutation(count)
     captions = single_captions + pair_captions
     images = np.concatenate([single_images, pair_images])
     return [captions[i] for i in order], images[order]
+
+
+BENCHMARK_PAIRS = 100  # two-object prompts in the benchmark set: reported, no bar
+
+
+def benchmark_captions() -> tuple[str, ...]:
+    """The quality suites' prompts on a shapes model: every held-out single-object prompt (the adherence bar's
+    set, unseen combinations included), then a fixed draw of held-out two-object prompts."""
+    return tuple(caption(p) for p in evaluation_prompts("single")
+                 + evaluation_prompts("pair", BENCHMARK_PAIRS, seed=0))
+
+
+def truth_image(text: str, seed: int) -> np.ndarray:
+    """What the world itself draws for a caption and seed: the reference images FID/KID compare against."""
+    import zlib
+    prompt = parse(text)
+    if prompt is None:
+        raise ValueError(f"{text!r} is not a caption of the shapes world")
+    return render(place(prompt, random.Random(zlib.crc32(f"{text}|{seed}".encode()))))

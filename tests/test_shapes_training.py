@@ -1,0 +1,112 @@
+"""Training the shapes model: the stages resume exactly where they stopped, `sdopt train-shapes` writes a folder
+that loads as a model, and a damaged or misused shapes model is refused with the fix."""
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+import torch
+
+from sdopt.cli import main
+from sdopt.errors import BadArgument, CorruptArtifact
+from sdopt.shapes import model
+from sdopt.shapes.manifest import MANIFEST, read_manifest
+from sdopt.shapes.train import ShapesTraining
+from sdopt.shapes.train_vae import VaeTraining, train_vae
+from sdopt.sources import parse_resolution, resolve
+
+
+class Killed(Exception):
+    pass
+
+
+def test_an_interrupted_stage_resumes_to_the_same_losses_and_weights(tmp_path):
+    settings = VaeTraining(steps=4, batch_size=4, warmup=2, validate_every=2, checkpoint_every=2)
+    whole = model.vae_model(seed=1)
+    rows = train_vae(whole, settings)
+
+    interrupted = model.vae_model(seed=1)
+    checkpoint = tmp_path / "vae.ckpt"
+
+    def kill_at_step_3(row):
+        if row["step"] == 3:
+            raise Killed
+    with pytest.raises(Killed):
+        train_vae(interrupted, settings, kill_at_step_3, checkpoint)
+    assert checkpoint.is_file() and not (tmp_path / "vae.ckpt.partial").exists()
+    resumed_rows = train_vae(model.vae_model(seed=1), settings, checkpoint=checkpoint)
+    resumed = model.vae_model(seed=1)
+    train_vae(resumed, settings, checkpoint=checkpoint)  # a finished checkpoint: nothing left to run
+    assert [r["step"] for r in resumed_rows] == list(range(5))
+    for a, b in zip(rows, resumed_rows):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5) if a["loss"] is not None else b["loss"] is None
+        if a["validation_loss"] is not None:
+            assert b["validation_loss"] == pytest.approx(a["validation_loss"], rel=1e-5)
+    assert rows[-1]["validation_loss"] < rows[0]["validation_loss"]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    assert resumed.config.scaling_factor == pytest.approx(whole.config.scaling_factor, rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A shapes model from the command, three steps per stage."""
+    out = tmp_path_factory.mktemp("shapes") / "model"
+    assert main(["train-shapes", "--out", str(out), "--clip-steps", "3", "--vae-steps", "3",
+                 "--unet-steps", "3"]) == 0
+    return out
+
+
+def test_train_shapes_writes_a_model_with_its_manifest(trained):
+    manifest = read_manifest(trained)
+    assert manifest["model"] == "shapes" and manifest["resolution"] == 64
+    assert manifest["command"].startswith("sdopt train-shapes --out") and "--unet-steps 3" in manifest["command"]
+    assert {"torch", "diffusers"} <= set(manifest["versions"]) and manifest["machine"]["isa"]
+    for stage in ("clip", "vae", "unet"):
+        summary = manifest["stages"][stage]
+        assert summary["steps"] == 3 and summary["seconds"] > 0 and summary["held_out_loss_final"] > 0
+    assert "unet/diffusion_pytorch_model.safetensors" in manifest["files"]
+    assert "clip/model.safetensors" in manifest["files"]
+    log = [json.loads(line) for line in (trained / "training_log.jsonl").read_text().splitlines()]
+    assert [(r["stage"], r["step"]) for r in log] == [(s, i) for s in ("clip", "vae", "unet") for i in range(4)]
+    assert ShapesTraining.from_dict(manifest["settings"]).unet.steps == 3
+    source = resolve(str(trained))
+    assert source.kind == "shapes" and source.native_resolution == 64
+
+
+def test_the_shapes_model_is_refused_at_another_resolution(trained):
+    source = resolve(str(trained))
+    assert parse_resolution(None, source) == (64, 64) == parse_resolution("64", source)
+    with pytest.raises(BadArgument, match="trained on 64x64 .* at 128x128: use --resolution 64"):
+        parse_resolution("128", source)
+
+
+def test_a_damaged_weight_file_fails_the_hash_check_with_the_fix(trained, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained, copy)
+    weights = copy / "vae" / "diffusion_pytorch_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CorruptArtifact, match="vae/diffusion_pytorch_model.safetensors does not match its hash.*"
+                                              "git checkout.*sdopt train-shapes"):
+        resolve(str(copy))
+    weights.unlink()
+    with pytest.raises(CorruptArtifact, match="is missing"):
+        resolve(str(copy))
+    (copy / MANIFEST).write_text("{")
+    with pytest.raises(CorruptArtifact, match="unreadable"):
+        resolve(str(copy))
+
+
+def test_train_shapes_refuses_an_existing_folder_and_other_settings(trained, tmp_path, capsys):
+    assert main(["train-shapes", "--out", str(trained)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["train-shapes", "--out", str(tmp_path / "m"), "--unet-steps", "0"]) == 2
+    assert "--unet-steps 0: at least 1" in capsys.readouterr().err
+    work = tmp_path / "n.work"
+    work.mkdir()
+    (work / "settings.json").write_text(json.dumps({"other": 1}))
+    from sdopt.shapes.train import train_shapes
+    with pytest.raises(ValueError, match="other settings"):
+        train_shapes(tmp_path / "n", replace(ShapesTraining()))
