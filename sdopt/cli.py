@@ -68,6 +68,11 @@ def main(argv=None) -> int:
     for stage in ("clip", "vae", "unet"):
         shapes.add_argument(f"--{stage}-steps", type=int, default=None, help=f"optimizer steps of the {stage} "
                             "stage (default: the shipped model's)")
+    data = commands.add_parser("shapes-data", help="write the shapes world's training images and captions as an "
+                               "image-caption folder (for `sdopt qat --data`)")
+    data.add_argument("--out", type=Path, required=True, help="the folder to write (must not exist)")
+    data.add_argument("--count", type=int, default=2048, help="image-caption pairs (2048)")
+    data.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     _quiet_libraries()
     try:
@@ -196,5 +201,16 @@ def _train_shapes(args) -> int:
     return 0
 
 
+def _shapes_data(args) -> int:
+    from .shapes.world import write_imagefolder
+    if args.count < 1:
+        raise SdoptError(f"--count {args.count}: at least 1")
+    if args.out.exists():
+        raise SdoptError(f"--out {args.out} exists: pick a new folder")
+    write_imagefolder(args.out, args.count, args.seed)
+    print(f"{args.out}: {args.count} training images of the shapes world with their captions")
+    return 0
+
+
 COMMANDS = {"list": _list, "build": _build, "generate": _generate, "qat": _qat, "cache": _cache,
-            "train-shapes": _train_shapes}
+            "train-shapes": _train_shapes, "shapes-data": _shapes_data}

@@ -26,10 +26,12 @@ def test_fidelity_and_distribution(case, settings, generations, record):
 
     if settings.fid_reference:
         real = load_reference_folder(settings.fid_reference, settings.resolution)
-    elif settings.world:  # what the world itself draws for the same prompts and seeds
-        from sdopt.shapes.world import truth_image
-        real = to_tensor([truth_image(prompt, seed) for prompt, seed, *_ in generations(case.variant, case.steps,
-                                                                                        case.scheduler)])
+    elif settings.world:  # what the world itself draws for the same prompts and seeds (those it can draw)
+        from sdopt.shapes.world import parse, truth_image
+        generated = generations(case.variant, case.steps, case.scheduler)
+        drawable = [index for index, (prompt, *_) in enumerate(generated) if parse(prompt) is not None]
+        real = to_tensor([truth_image(generated[i][0], generated[i][1]) for i in drawable])
+        images = images[drawable]
     else:
         real = reference
     distance = distribution_distance(real, images)

@@ -16,7 +16,8 @@ ENV = {"cpu_model": "Test CPU", "isa": ["avx2", "fma"], "logical_cores": 2, "thr
 CASE = dict(model="tiny", steps=8, scheduler="euler", resolution="64x64")
 
 
-def write_run(folder: Path, rounds_s, psnr=30.0, env=ENV, variant="ov-fp32", control_s=None) -> Path:
+def write_run(folder: Path, rounds_s, psnr=30.0, env=ENV, variant="ov-fp32", control_s=None,
+              adherence: tuple | None = None) -> Path:
     """A results folder like the suites write. `rounds_s`: the variant's end-to-end time per round (its step
     time is a tenth of it, in ms); `control_s`: torch-fp32's per round, if the run holds the control."""
     folder.mkdir(parents=True)
@@ -32,6 +33,13 @@ def write_run(folder: Path, rounds_s, psnr=30.0, env=ENV, variant="ov-fp32", con
     single = [{**CASE, "variant": variant, "metric": "psnr", "value": psnr, "unit": "dB"},
               {**CASE, "variant": variant, "metric": "footprint_unet", "steps": None, "scheduler": None,
                "value": 8.6, "unit": "MB"}]
+    if adherence is not None:  # (share right, images): the rate with its Wilson interval, as the suite records
+        from bench.probes.adherence import wilson_interval
+        rate, images = adherence
+        low, high = wilson_interval(round(rate * images), images)
+        single += [{**CASE, "variant": variant, "metric": metric, "value": value, "unit": "ratio"}
+                   for metric, value in (("adherence", rate), ("adherence_low", low), ("adherence_high", high),
+                                         ("adherence_n", images))]
     records = pd.concat([records_from_rounds(rounds), pd.DataFrame(single, columns=COLUMNS)], ignore_index=True)
     records.to_csv(folder / "records.csv", index=False)
     rounds.to_csv(folder / "rounds.csv", index=False)

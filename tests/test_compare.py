@@ -112,6 +112,17 @@ def test_quality_direction_is_respected(tmp_path):
     assert verdicts(compare_runs(base, faster))["latency_median"] == "improved"
 
 
+def test_an_adherence_drop_regresses_only_beyond_two_points_and_the_baselines_interval(tmp_path):
+    def verdict(name, base, current):
+        base_run = write_run(tmp_path / f"{name}-base", timings(1), adherence=base)
+        current_run = write_run(tmp_path / f"{name}-current", timings(2), adherence=current)
+        return verdicts(compare_runs(base_run, current_run))["adherence"]
+    assert verdict("large", (0.95, 1000), (0.90, 1000)) == "regressed"  # 5 points, interval 93.6-96.2%
+    assert verdict("few", (0.95, 40), (0.90, 40)) == "ok"  # 5 points, but inside 83.5-98.6% from 40 images
+    assert verdict("small", (0.95, 4000), (0.935, 4000)) == "ok"  # outside the interval, but only 1.5 points
+    assert verdict("up", (0.90, 1000), (0.95, 1000)) == "improved"
+
+
 def test_missing_and_new_cases_are_listed(tmp_path):
     base = write_run(tmp_path / "base", timings(1))
     other = write_run(tmp_path / "other", timings(3), variant="ov-int8-ptq")

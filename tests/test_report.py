@@ -137,3 +137,24 @@ def test_too_few_fid_images_are_flagged_in_the_summary(tmp_path):
     summary = (write_run(records, {}, tmp_path, run_id="run-f") / "summary.md").read_text()
     assert "FID/KID come from 4 images per set" in summary
     assert "FID/KID come" not in (write_run(_records(), {}, tmp_path, run_id="run-g") / "summary.md").read_text()
+
+
+def test_adherence_sits_beside_speed_with_its_interval_and_drives_the_tradeoff_plot(tmp_path):
+    recorder = Recorder()
+    for variant, latency, rate in (("torch-fp32", 2.0, 0.95), ("ov-int8-ptq", 0.5, 0.60)):
+        add = lambda metric, value, unit="ratio": recorder.add(model="shapes", variant=variant, steps=20,
+                                                               scheduler="pndm", resolution="64x64", metric=metric,
+                                                               value=value, unit=unit)
+        add("latency_median", latency, "s")
+        for metric, value in (("adherence", rate), ("adherence_low", rate - 0.04), ("adherence_high", rate + 0.03),
+                              ("adherence_n", 201), ("adherence_color", 0.99), ("adherence_shape", rate + 0.01),
+                              ("pair_adherence", rate / 2), ("pair_adherence_relation", 0.7)):
+            add(metric, value)
+    run = write_run(recorder.frame(), {}, tmp_path, run_id="run-s")
+    summary = (run / "summary.md").read_text()
+    assert "| 60.0% [56%-63%], n=201 |" in summary and "| 95.0% [91%-98%], n=201 |" in summary
+    assert "## Prompt adherence by attribute" in summary
+    assert "| shapes | 64x64 | 20 | pndm | one object | ov-int8-ptq | 60.0% |" in summary
+    assert "two objects | ov-int8-ptq | 30.0% |" in summary and "70.0%" in summary
+    html = (run / "report.html").read_text()
+    assert "tradeoff.png" in html and (run / "tradeoff.png").stat().st_size > 0

@@ -110,3 +110,35 @@ def test_train_shapes_refuses_an_existing_folder_and_other_settings(trained, tmp
     from sdopt.shapes.train import train_shapes
     with pytest.raises(ValueError, match="other settings"):
         train_shapes(tmp_path / "n", replace(ShapesTraining()))
+
+
+def test_the_quality_suite_scores_adherence_on_a_shapes_model(trained, tmp_path, shared_cache):
+    """The quality suite on a (barely trained) shapes model: adherence per attribute for one- and two-object
+    prompts, an out-of-world prompt counted as not scorable, FID against the world's own renders, CLIP score
+    with the model's CLIP, and the report's adherence table."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from bench.analysis.report import render_summary
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a large red circle on the left\na small blue square at the top\n"
+                       "a green triangle above a yellow cross\na photo of a cat\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", str(root / "suites" / "test_quality.py"), "-q",
+                             "--model", str(trained), "--variants", "torch-fp32", "--steps", "2",
+                             "--prompts", str(prompts), "--results-dir", str(tmp_path / "results"),
+                             "--sdopt-cache", str(shared_cache.root), "-k", "adherence or fidelity or clip"],
+                            capture_output=True, text=True, cwd=root)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    run = tmp_path / "results" / "latest"
+    records = pd.read_csv(run / "records.csv").set_index("metric")["value"]
+    assert records["adherence_not_scorable"] == 1
+    assert records["adherence_n"] == 2 and records["pair_adherence_n"] == 1
+    for metric in ("adherence", "adherence_color", "adherence_position", "pair_adherence_relation"):
+        assert 0 <= records[metric] <= 1
+    assert records["adherence_low"] <= records["adherence"] <= records["adherence_high"]
+    assert records["fid_samples"] == 3 and "clip_score" in records
+    summary = render_summary(run)
+    assert "Prompt adherence by attribute" in summary and "two objects" in summary

@@ -104,6 +104,13 @@ def _measure(row, base: Run, cur: Run, thresholds: Thresholds, control: str | No
     rounds_b, rounds_c = base.replicates(key), cur.replicates(key)
     if rounds_b.empty and rounds_c.empty:  # a single number: its limit decides
         out["_worse"], out["_better"] = limit.exceeded_by(b, c), _mirror(limit).exceeded_by(b, c)
+        if limit.outside_interval:
+            low, high = base.value((*key[:-1], f"{key[-1]}_low")), base.value((*key[:-1], f"{key[-1]}_high"))
+            if low is None or high is None:
+                out["note"] = "the baseline has no interval for it: judged by the limit alone"
+            else:
+                out["_worse"] = out["_worse"] and (c < low if limit.better == "higher" else c > high)
+                out["_better"] = out["_better"] and (c > high if limit.better == "higher" else c < low)
         return out
     out["n_baseline"], out["n_current"] = len(rounds_b), len(rounds_c)
     judged_b, judged_c = rounds_b, rounds_c
@@ -162,7 +169,8 @@ def _verdict(row: dict, thresholds: Thresholds, control: str | None) -> str:
 
 
 def _mirror(limit: Limit) -> Limit:
-    return Limit("higher" if limit.better == "lower" else "lower", limit.relative, limit.absolute)
+    return Limit("higher" if limit.better == "lower" else "lower", limit.relative, limit.absolute,
+                 limit.outside_interval)
 
 
 def environment_differences(base: dict, cur: dict) -> tuple[list, list]:

@@ -148,12 +148,9 @@ def adherence_section(records: pd.DataFrame) -> str:
         if column in shown:
             shown[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
     shown = shown.where(shown.notna(), "").map(str)
-    return ("
-## Prompt adherence by attribute
-
-The share of images the exact scorer finds right on each "
-            "attribute (\"all\": every attribute at once).\n\n" + markdown_table(list(shown.columns),
-                                                                                shown.itertuples(index=False)))
+    intro = ("\n## Prompt adherence by attribute\n\nThe share of images the exact scorer finds right on each "
+             "attribute (\"all\": every attribute at once).\n\n")
+    return intro + markdown_table(list(shown.columns), shown.itertuples(index=False))
 
 
 def _with_interval(cell: str, row, name: str) -> str:

@@ -32,6 +32,15 @@ class Run:
     def label(self) -> str:
         return str(self.source)
 
+    def value(self, key: tuple) -> float | None:
+        """The record at `key` (see KEY), or None."""
+        rows = self.records
+        mask = pd.Series(True, index=rows.index)
+        for column, wanted in zip(KEY, key):
+            mask &= rows[column].isna() if wanted is None else rows[column] == wanted
+        found = rows[mask]
+        return None if found.empty else float(found["value"].iloc[-1])
+
     def replicates(self, key: tuple) -> pd.Series:
         """The round-level values behind a record (see KEY), indexed by round; empty when it has none."""
         *case, metric = key

@@ -12,6 +12,9 @@ class Limit:
     better: str  # "lower" or "higher"
     relative: float | None = None
     absolute: float | None = None
+    # also required: the current value lies outside the baseline's own 95% interval (its `<metric>_low` and
+    # `<metric>_high` records), for rates whose sampling error is known (prompt adherence)
+    outside_interval: bool = False
 
     def exceeded_by(self, baseline: float, current: float) -> bool:
         """True when `current` is worse than `baseline` by more than every limit given."""
@@ -25,6 +28,7 @@ class Limit:
     def describe(self) -> str:
         parts = [f"{self.relative:.0%}" if self.relative is not None else None,
                  f"{self.absolute:g}" if self.absolute is not None else None]
+        parts.append("outside the baseline's interval" if self.outside_interval else None)
         return " and ".join(p for p in parts if p) + f" ({self.better} is better)"
 
 
@@ -57,7 +61,7 @@ def load_thresholds(path=None) -> Thresholds:
     rules = []
     for pattern, spec in config.get("metrics", {}).items():
         where = f"{path}: [metrics.{pattern!r}]"
-        extra = set(spec) - {"better", "relative", "absolute"}
+        extra = set(spec) - {"better", "relative", "absolute", "outside_interval"}
         if extra:
             raise ValueError(f"{where} has unknown keys {sorted(extra)}")
         if spec.get("better") not in ("lower", "higher"):
@@ -67,7 +71,10 @@ def load_thresholds(path=None) -> Thresholds:
         for key in ("relative", "absolute"):
             if key in spec and not (isinstance(spec[key], (int, float)) and spec[key] >= 0):
                 raise ValueError(f"{where}: {key} must be a number >= 0, got {spec[key]!r}")
-        rules.append((pattern, Limit(spec["better"], spec.get("relative"), spec.get("absolute"))))
+        if not isinstance(spec.get("outside_interval", False), bool):
+            raise ValueError(f"{where}: outside_interval must be true or false")
+        rules.append((pattern, Limit(spec["better"], spec.get("relative"), spec.get("absolute"),
+                                     spec.get("outside_interval", False))))
     noise = config.get("noise", {})
     if set(noise) - NOISE_KEYS:
         raise ValueError(f"{path}: [noise] has unknown keys {sorted(set(noise) - NOISE_KEYS)} (known: "

@@ -243,3 +243,28 @@ def truth_image(text: str, seed: int) -> np.ndarray:
     if prompt is None:
         raise ValueError(f"{text!r} is not a caption of the shapes world")
     return render(place(prompt, random.Random(zlib.crc32(f"{text}|{seed}".encode()))))
+
+
+def write_imagefolder(out, count: int, seed: int = 0) -> None:
+    """`count` training pairs as an image-caption folder (metadata.jsonl with file_name and text), the layout
+    QAT's --data reads; written beside and renamed into place, so a stopped run leaves nothing half-made."""
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+
+    from PIL import Image
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: pick a new folder")
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    captions, images = training_mixture(count, seed)
+    lines = []
+    for index, (text, image) in enumerate(zip(captions, images)):
+        name = f"{index:05d}.png"
+        Image.fromarray(image).save(partial / name)
+        lines.append(json.dumps({"file_name": name, "text": text}))
+    (partial / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+    os.replace(partial, out)
