@@ -10,9 +10,9 @@ from pathlib import Path
 from . import backends, progress, recipes, sources
 from .artifacts import library_versions
 from .cache import Cache
-from .errors import UnknownName
+from .errors import BadArgument, UnknownName
 from .methods import METHOD_OPTIONS, METHODS, BuildContext
-from .recipes import NOT_IN_KEY, TOME_OPTIONS, Recipe
+from .recipes import NOT_IN_KEY, TOME_OPTIONS, WORLD_DATA, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
 
@@ -69,7 +69,7 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     recipe_key = key_material(resolved)
     material = {"source": source.fingerprint(), "recipe": recipe_key, "versions": library_versions(),
                 "base": base.name if base else None}
-    if recipe.training is not None and recipe.training.data:
+    if recipe.training is not None and recipe.training.data and recipe.training.data != WORLD_DATA:
         material["data_sha256"] = sources.hash_folder(Path(recipe.training.data))
     if method.version > 1:
         material["method_version"] = method.version
@@ -100,7 +100,13 @@ def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
     if recipe.training is None:
         return recipe
     training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"))
-    if training.data:
+    if source.kind == "shapes" and not training.data:
+        training = replace(training, data=WORLD_DATA)  # a model with a world trains on it, not on its own drawings
+    if training.data == WORLD_DATA:
+        if source.kind != "shapes":
+            raise BadArgument(f"data={WORLD_DATA}: only a shapes model has a world to draw training images from; "
+                              f"pass an image-caption folder, or leave data out for data-free training")
+    elif training.data:
         from .training_data import read_imagefolder
         read_imagefolder(Path(training.data))  # bad data fails here, before anything is built
     return replace(recipe, training=training)

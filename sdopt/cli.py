@@ -46,8 +46,9 @@ def main(argv=None) -> int:
     qat = commands.add_parser("qat", help="quantization-aware training of the UNet (NNCF + distillation + EMA) "
                               "into an OpenVINO pipeline folder")
     qat.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
-    qat.add_argument("--data", default=None, help="image-caption folder (metadata.jsonl with file_name and text); "
-                     "default: data-free, the FP32 teacher draws the training images")
+    qat.add_argument("--data", default=None, help="image-caption folder (metadata.jsonl with file_name and text), "
+                     "or 'world' for a shapes model's own world (its default); otherwise data-free: the FP32 "
+                     "teacher draws the training images")
     qat.add_argument("--steps", type=int, default=None, help="optimizer steps (default: 4096; 20 on built-ins)")
     qat.add_argument("--learning-rate", type=float, default=None, help="AdamW rate of the weights (1e-5)")
     qat.add_argument("--batch-size", type=int, default=None, help="examples per micro-step (1)")
@@ -163,7 +164,7 @@ def _qat(args) -> int:
     options = {"steps": args.steps, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
                "accumulation": args.accumulation, "distillation_weight": args.distillation_weight,
                "task_weight": args.task_weight, "checkpoint_every": args.checkpoint_every, "seed": args.seed,
-               "data": str(Path(args.data).resolve()) if args.data else None}
+               "data": args.data if args.data in (None, "world") else str(Path(args.data).resolve())}
     options = {k: v for k, v in options.items() if v is not None}
     if args.no_ema:
         options["ema"] = False

@@ -8,6 +8,10 @@ from . import progress
 from .artifacts import without_token_merging
 from .cache import Cache
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
+from .recipes import WORLD_DATA
+
+WORLD_IMAGES = 2048  # QAT's training set on a shapes model: 2048 of its world's training pairs
+WORLD_VERSION = 1  # bump when the world draws differently, so cached training sets are redrawn
 
 
 def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm"):
@@ -50,8 +54,16 @@ def training_examples(torch_folder: Path, training, size, cache: Cache):
     from diffusers import StableDiffusionPipeline
 
     from .training_data import encode, read_imagefolder, write_teacher_images
-    folder = Path(training.data) if training.data else None
-    if folder is None:
+    folder = Path(training.data) if training.data and training.data != WORLD_DATA else None
+    if training.data == WORLD_DATA:
+        from .shapes.world import write_imagefolder
+        material = {"world": "shapes", "images": WORLD_IMAGES, "seed": training.seed, "version": WORLD_VERSION}
+
+        def render(out: Path) -> None:
+            with progress.stage(f"drawing {WORLD_IMAGES} training images of the shapes world"):
+                write_imagefolder(out / "data", WORLD_IMAGES, seed=training.seed)
+        folder = cache.get_or_build("training-data", f"world-shapes-{training.seed}", material, render) / "data"
+    elif folder is None:
         count = training.data_free_images
         prompts = [TRAINING_PROMPTS[i % len(TRAINING_PROMPTS)] for i in range(count)]
         material = {"teacher": torch_folder.name, "prompts": prompts, "steps": training.data_free_steps,

@@ -14,6 +14,9 @@ INT8_SCOPES = ("auto", "all", "conv-only")
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
 
 
+WORLD_DATA = "world"
+
+
 @dataclass(frozen=True)
 class Training:
     """Quantization-aware training settings. Defaults are the reference workflow's (AdamW, lr 1e-5, batch 1 x 4
@@ -37,7 +40,9 @@ class Training:
     device: str = "cpu"
     uncond_probability: float = 0.1  # empty captions, so the student also learns guidance's unconditional half
     seed: int = 0
-    data: str | None = None  # an imagefolder; None: data-free (the FP32 teacher draws the training images)
+    # an imagefolder; "world": the shapes world's own images and captions (the default on a shapes model);
+    # None: data-free (the FP32 teacher draws the training images)
+    data: str | None = None
     data_free_images: int = 16
     data_free_steps: int = 20
     # How many micro-batches (of accumulation, and of the held-out loss) share one forward pass: the same inputs

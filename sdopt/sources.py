@@ -87,6 +87,10 @@ class Source:
     def fingerprint(self) -> dict:
         if self.kind == "builtin":
             return {"builtin": self.spec, "version": BUILTIN_VERSION, "seed": SEED}
+        if self.kind == "shapes":  # the files the manifest hashes (checked on load); what it records may grow
+            from .shapes.manifest import read_manifest
+            files = json.dumps(read_manifest(self.folder)["files"], sort_keys=True)
+            return {"shapes_files_sha256": hashlib.sha256(files.encode()).hexdigest()}
         return {"folder_sha256": hash_folder(self.folder)}
 
     @property

@@ -142,3 +142,21 @@ def test_the_quality_suite_scores_adherence_on_a_shapes_model(trained, tmp_path,
     assert records["fid_samples"] == 3 and "clip_score" in records
     summary = render_summary(run)
     assert "Prompt adherence by attribute" in summary and "two objects" in summary
+
+
+def test_openvino_variants_of_a_shapes_model_export_and_draw_at_64(trained, shared_cache):
+    """The shapes model is a folder like any other: int8 and ToMe variants build from it and draw 64x64
+    images from its 16-token captions."""
+    import numpy as np
+
+    import sdopt
+    from sdopt.backends import open_variant
+    for name in ("ov-int8-ptq", "ov-tome-int8-ptq", "ov-int8-qat[steps=2]"):
+        variant = open_variant(sdopt.build(name, str(trained), cache=shared_cache))
+        image = variant.generate("a large red circle on the left", 2, "pndm", 0, 64, 64).images[0]
+        assert np.asarray(image).shape == (64, 64, 3)
+    # QAT on a shapes model trains on its world's images and captions, drawn once into the cache
+    world_sets = [e for e in shared_cache.entries() if e.folder.name.startswith("world-shapes-")]
+    assert world_sets and len((world_sets[0].folder / "data" / "metadata.jsonl").read_text().splitlines()) == 2048
+    with pytest.raises(BadArgument, match="only a shapes model has a world"):
+        sdopt.build("ov-int8-qat[data=world]", "tiny", cache=shared_cache)

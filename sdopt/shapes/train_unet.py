@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from . import world
@@ -72,19 +73,25 @@ class Conditioning:
 
 
 class LatentPool:
-    """`size` training pairs, rendered and encoded once from the seed; each step draws a batch from it and
-    samples each latent from its posterior, as encoding afresh would."""
+    """`size` training pairs (world.training_pair 0..size-1), each rendered and encoded the first time a batch
+    draws it and kept: the VAE encoder costs more per image than the UNet's step, and a short run encodes only
+    what it draws. Each draw samples the latent from its posterior, as encoding afresh would."""
 
     def __init__(self, conditioning: Conditioning, size: int, seed: int):
-        from ..progress import stage
-        with stage(f"unet: rendering and encoding {size} training images"):
-            self.captions, images = world.training_mixture(size, seed=seed)
-            self.means, self.stds = conditioning.posteriors(images)
+        self.conditioning, self.size, self.seed = conditioning, size, seed
+        self.captions, self.means, self.stds = {}, {}, {}
 
     def batch(self, count: int, generator: torch.Generator) -> tuple[list[str], torch.Tensor]:
-        picks = torch.randint(0, len(self.captions), (count,), generator=generator)
-        noise = torch.randn(self.means[picks].shape, generator=generator)
-        return [self.captions[i] for i in picks.tolist()], self.means[picks] + self.stds[picks] * noise
+        picks = torch.randint(0, self.size, (count,), generator=generator).tolist()
+        missing = sorted(set(picks) - set(self.captions))
+        if missing:
+            made = [world.training_pair(index, self.seed) for index in missing]
+            means, stds = self.conditioning.posteriors(np.stack([image for _, image in made]))
+            for index, (text, _), mean, std in zip(missing, made, means, stds):
+                self.captions[index], self.means[index], self.stds[index] = text, mean, std
+        means = torch.stack([self.means[i] for i in picks])
+        noise = torch.randn(means.shape, generator=generator)
+        return [self.captions[i] for i in picks], means + torch.stack([self.stds[i] for i in picks]) * noise
 
 
 def train_unet(unet, conditioning: Conditioning, settings: UnetTraining,
@@ -117,8 +124,7 @@ def train_unet(unet, conditioning: Conditioning, settings: UnetTraining,
         unet.train()
         return loss
 
-    # never more images than the run draws (a short run encodes only what it uses)
-    pool = LatentPool(conditioning, min(settings.pool, settings.steps * settings.batch_size), settings.seed + 50_000)
+    pool = LatentPool(conditioning, settings.pool, settings.seed + 50_000)
 
     def step(number: int) -> float:
         generator = torch.Generator().manual_seed(step_seed(settings.seed, number))

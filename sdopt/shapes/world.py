@@ -226,6 +226,16 @@ def training_mixture(count: int, seed: int, pair_share: float = 0.3, distinct: b
     return [captions[i] for i in order], images[order]
 
 
+def training_pair(index: int, seed: int, pair_share: float = 0.3) -> tuple[str, np.ndarray]:
+    """The index-th pair of an endless training stream: the same whatever else is drawn, so a pool of training
+    images can be made lazily and a short run sees exactly the first images a long one sees."""
+    rng = random.Random(seed * 1_000_003 + index)
+    kind = "pair" if rng.random() < pair_share else "single"
+    prompts = training_prompts(kind)
+    prompt = prompts[rng.randrange(len(prompts))]
+    return caption(prompt), render(place(prompt, rng))
+
+
 BENCHMARK_PAIRS = 100  # two-object prompts in the benchmark set: reported, no bar
 
 
