@@ -99,7 +99,8 @@ def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
     """Settings that depend on the model (QAT's schedule and loss weights) made explicit, so the key holds them."""
     if recipe.training is None:
         return recipe
-    training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"))
+    training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"),
+                                          steps=recipes.SHAPES_STEPS if source.kind == "shapes" else None)
     if source.kind == "shapes" and not training.data:
         training = replace(training, data=WORLD_DATA)  # a model with a world trains on it, not on its own drawings
     if training.data == WORLD_DATA:

@@ -53,11 +53,11 @@ class Training:
     checkpoint_every: int = 50  # does not change the result, so not in the cache key
     validate_every: int = 10  # steps between held-out losses in the log; not in the key either
 
-    def for_source(self, builtin: bool, small: bool | None = None) -> "Training":
+    def for_source(self, builtin: bool, small: bool | None = None, steps: int | None = None) -> "Training":
         """builtin: random weights (a short run, distillation only); small: a UNet small enough that grouping
-        micro-batches into one pass pays (the built-ins and the shapes model)."""
+        micro-batches into one pass pays (the built-ins and the shapes model); steps: the model's default."""
         small = builtin if small is None else small
-        return replace(self, steps=self.steps or (BUILTIN_STEPS if builtin else 4096),
+        return replace(self, steps=self.steps or steps or (BUILTIN_STEPS if builtin else 4096),
                        quantizer_learning_rate=self.quantizer_learning_rate or 10 * self.learning_rate,
                        task_weight=(0.0 if builtin else 1.0) if self.task_weight is None else self.task_weight,
                        micro_batches_per_pass=self.micro_batches_per_pass or (8 if small else 1))
@@ -80,6 +80,9 @@ class Training:
 # 20: two held-out validations in the log, and on tiny the QAT UNet already ends closer to its teacher than PTQ's
 # (UNet error 8.02% against 8.23%; 60 steps reach 7.99%), at a third of the build time.
 BUILTIN_STEPS = 20
+# The shapes model's UNet (2.5M parameters, 16x16 latents) on its world's images: see docs/shapes.md for the
+# held-out loss over these steps.
+SHAPES_STEPS = 400
 
 
 @dataclass(frozen=True)

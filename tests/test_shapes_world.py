@@ -137,3 +137,4 @@ def test_the_tokenizer_gives_every_word_of_the_world_one_token(tmp_path):
     plain = write_tokenizer(tmp_path / "plain")  # the built-ins' tokenizer is unchanged by the option
     assert (tmp_path / "plain" / "merges.txt").read_text().splitlines()[1:] == _MERGES
     assert len(plain.tokenize("circle")) > 1
+
