@@ -22,10 +22,10 @@ from .train_clip import pixel_values
 
 @dataclass(frozen=True)
 class UnetTraining:
-    steps: int = 4000
+    steps: int = 5600
     batch_size: int = 32
     pool: int = 16384  # training images encoded once: the VAE encoder would cost more per step than the UNet
-    learning_rate: float = 3e-4
+    learning_rate: float = 6e-4
     warmup: int = 200
     caption_dropout: float = 0.1
     snr_gamma: float = 5.0
