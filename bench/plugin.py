@@ -159,7 +159,7 @@ def runner_for(request, artifact_for, settings):
     def get(name: str, fresh: bool = False):
         if fresh or name not in current:
             release(current)
-            runner = current[name] = Runner(artifact_for(name), settings.threads)
+            runner = current[name] = Runner(artifact_for(name), settings.threads, settings.guidance)
             used[name] = {"settings": runner.variant.settings_in_force(),
                           "recipe": runner.variant.manifest["material"]["recipe"]}
         return current[name]
@@ -248,7 +248,8 @@ def _environment(config) -> dict:
     state = config.stash[STATE]
     if "end" not in state:
         state["end"] = machine_state(config.option.threads)
-    return fingerprint(config.option.threads) | {"machine": {"start": state.get("start"), "end": state["end"]},
+    generation = {"guidance_scale": settings_of(config).guidance}
+    return fingerprint(config.option.threads) | {"generation": generation, "machine": {"start": state.get("start"), "end": state["end"]},
                                                  "variants": state["variants"]}
 
 

@@ -32,6 +32,8 @@ OPTIONS = (
     Option("schedulers", "pndm", "comma-separated scheduler names"),
     Option("resolution", None, "N or HxW; default: the model's native size"),
     Option("prompts", None, "a file with one prompt per line (default: built-in)"),
+    Option("guidance", None, "classifier-free guidance scale, above 1 (default: the model's own: 2.0 on a shapes "
+                             "model, 7.5 otherwise)", float),
     Option("seed", 42, "the seed of the latency suite's generations", int),
     Option("rounds", 3, "latency rounds per case, the replicates: each loads the variant afresh, warms it up and "
                         "times one generation (5 or more for intervals and `bench compare` verdicts)", int),
@@ -71,6 +73,7 @@ class Settings:
     schedulers: tuple
     resolution: tuple
     prompts: tuple
+    guidance: float
     seed: int
     rounds: int
     interleave: bool
@@ -141,6 +144,8 @@ class Settings:
         for name in ("rounds", "threads", "quality_prompts"):
             if opt[name] is not None and int(opt[name]) <= 0:
                 raise sdopt.BadArgument(f"--{name.replace('_', '-')} must be at least 1, got {opt[name]}")
+        guidance = (source.default_guidance if opt["guidance"] is None
+                    else _checked("--guidance", sdopt.backends.check_guidance, opt["guidance"]))
         sdopt.isa.recipe_class()  # a bad SDOPT_ISA stops the session here, not in the middle of a build
         try:
             seeds = tuple(int(v) for v in _split(str(opt["seeds"])))
@@ -154,11 +159,18 @@ class Settings:
             load_reference_folder(fid_reference)  # refuse a missing, empty or unreadable folder up front
         quality_prompts = opt["quality_prompts"] or (len(prompts) if world and not opt["prompts"] else 4)
         clip_model = opt["clip_model"] or (str(source.folder / "clip") if world else None)
-        return cls(opt["model"], variants, steps, _split(opt["schedulers"]), resolution, prompts, int(opt["seed"]),
+        return cls(opt["model"], variants, steps, _split(opt["schedulers"]), resolution, prompts, guidance, int(opt["seed"]),
                    int(opt["rounds"]), bool(opt["interleave"]), opt["threads"], sdopt.Cache(opt["sdopt_cache"]),
                    bool(opt["rebuild"]), bool(opt["profile"]), Path(opt["results_dir"]),
                    prompts[:int(quality_prompts)], seeds, fid_reference, clip_model, world,
                    tuple(sorted(given.items())))
+
+
+def _checked(option: str, check, value):
+    try:
+        return check(value)
+    except sdopt.BadArgument as exc:
+        raise sdopt.BadArgument(f"{option}: {exc}") from None
 
 
 def _split(value: str) -> tuple:

@@ -75,11 +75,15 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
         material["method_version"] = method.version
     if static_shapes:
         material["resolution"] = list(size)
+    world = source.kind == "shapes"
+    if world and "calibration_prompts" in recipe_key:  # calibrated on the world's captions at the model's guidance
+        material["calibration"] = {"prompts": "world", "guidance": source.default_guidance}
     label = f"{recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if static_shapes else "")
 
     def make(out: Path) -> None:
         with progress.stage(f"building {label}"):
-            method.run(BuildContext(resolved, recipe_key, source_folder, base, out, size, cache))
+            method.run(BuildContext(resolved, recipe_key, source_folder, base, out, size, cache, world,
+                                    source.default_guidance))
 
     return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
                               rebuild=rebuild)

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import progress
 from .artifacts import without_token_merging
+from .backends.base import SD_GUIDANCE
 from .cache import Cache
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
 from .recipes import WORLD_DATA
@@ -14,30 +15,44 @@ WORLD_IMAGES = 2048  # QAT's training set on a shapes model: 2048 of its world's
 WORLD_VERSION = 1  # bump when the world draws differently, so cached training sets are redrawn
 
 
-def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm"):
+def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm",
+                       guidance_scale: float = SD_GUIDANCE):
     """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees."""
     from .backends import capture_unet_inputs
     started = time.perf_counter()
     with capture_unet_inputs(variant) as calls:
         for index, prompt in enumerate(prompts):
-            variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width)
+            variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width,
+                             guidance_scale=guidance_scale)
             progress.count("calibration prompts", index + 1, len(prompts), started)
     return [{name: call[name].astype(np.float32) for name in ("sample", "encoder_hidden_states")}
             | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
 
 
-def calibration_samples(base: Path, recipe, size, cache: Cache) -> list:
-    """UNet inputs recorded while the base pipeline (ToMe left out) generates; cached, since recording is slow
-    at scale and every int8 recipe calibrated the same way shares them."""
+def calibration_prompts(count: int, world: bool = False) -> list[str]:
+    """Generic prompts, or on a model with a world (shapes) its training captions: calibration should see the
+    activations the model meets when asked what it was trained for."""
+    if world:
+        from .shapes.world import calibration_captions
+        return calibration_captions(count)
+    return list(CALIBRATION_PROMPTS[:count])
+
+
+def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = False,
+                        guidance_scale: float = SD_GUIDANCE) -> list:
+    """UNet inputs recorded while the base pipeline (ToMe left out) generates at the model's guidance scale;
+    cached, since recording is slow at scale and every int8 recipe calibrated the same way shares them."""
     base = without_token_merging(base)
-    prompts = CALIBRATION_PROMPTS[:recipe.calibration_prompts]
-    material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size)}
+    prompts = calibration_prompts(recipe.calibration_prompts, world)
+    material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size),
+                "guidance": guidance_scale}
 
     def record(out: Path) -> None:
         from .backends import open_variant
         with progress.stage(f"recording UNet inputs from {len(prompts)} calibration prompts x "
                             f"{recipe.calibration_steps} steps"):
-            samples = record_unet_inputs(open_variant(base), prompts, recipe.calibration_steps, *size)
+            samples = record_unet_inputs(open_variant(base), prompts, recipe.calibration_steps, *size,
+                                         guidance_scale=guidance_scale)
         np.savez(out / "samples.npz", **{f"{i}/{k}": v for i, s in enumerate(samples) for k, v in s.items()})
 
     folder = cache.get_or_build("calibration", f"unet-{base.name}", material, record)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from . import progress
 from .artifacts import link_copy, torch_artifact_of
+from .backends.base import SD_GUIDANCE
 from .cache import Cache, key_of
 from .errors import ModelNotFound
 from .inputs import calibration_samples, training_examples
@@ -27,6 +28,8 @@ class BuildContext:
     out: Path  # where to write
     size: tuple[int, int]  # height, width of static shapes
     cache: Cache
+    world: bool = False  # the model has a world (shapes): calibration draws on its training captions
+    guidance: float = SD_GUIDANCE  # the model's sampling guidance scale, which calibration records at
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def ptq(ctx: BuildContext) -> None:
 
     from .quantize import quantize_unet
     link_copy(ctx.base, ctx.out)
-    samples = calibration_samples(ctx.base, ctx.recipe, ctx.size, ctx.cache)
+    samples = calibration_samples(ctx.base, ctx.recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance)
     with progress.stage(f"NNCF int8 quantization of the UNet on {len(samples)} samples "
                         f"(overflow_fix={ctx.recipe.overflow_fix}, scope={ctx.recipe.int8_scope})"):
         quantized = quantize_unet(ov.Core().read_model(ctx.base / "unet" / IR), samples, ctx.recipe)
@@ -76,7 +79,7 @@ def qat(ctx: BuildContext) -> None:
     from .qat import LOG, Trainer, export_student, quantize_for_training
     recipe, training = ctx.recipe, ctx.recipe.training
     torch_folder = torch_artifact_of(ctx.base)
-    calibration = calibration_samples(ctx.base, recipe, ctx.size, ctx.cache)
+    calibration = calibration_samples(ctx.base, recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance)
     examples = training_examples(torch_folder, training, ctx.size, ctx.cache)
     teacher = UNet2DConditionModel.from_pretrained(torch_folder / "unet")  # FP32, never token-merged
     student_unet = UNet2DConditionModel.from_pretrained(torch_folder / "unet")

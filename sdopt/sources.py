@@ -94,6 +94,15 @@ class Source:
         return {"folder_sha256": hash_folder(self.folder)}
 
     @property
+    def default_guidance(self) -> float:
+        """The guidance scale the model samples with unless told otherwise: its own where it has one."""
+        if self.kind == "shapes":
+            from .shapes.model import GUIDANCE
+            return GUIDANCE
+        from .backends.base import SD_GUIDANCE
+        return SD_GUIDANCE
+
+    @property
     def only_resolution(self) -> bool:
         """A model trained at one size only: the shapes world has no meaning at any other."""
         return self.kind == "shapes"

@@ -6,7 +6,7 @@ def test_peak_memory(variant_name, settings, artifact_for, record):
     height, width = settings.resolution
     steps, scheduler = settings.steps[0], settings.schedulers[0]
     peak = peak_rss(artifact_for(variant_name), settings.prompts[0], steps, scheduler, settings.seed, height, width,
-                    settings.threads)
+                    settings.threads, settings.guidance)
     record(variant_name, steps, scheduler, "peak_rss", peak["maxrss_mib"], "MiB")
     record(variant_name, steps, scheduler, "peak_rss_sampled", peak["sampled_mib"], "MiB")
     # The sampler sees the same process from outside: it cannot exceed the kernel's high-water mark by more

@@ -20,6 +20,16 @@ def test_runner_times_every_component_and_step(tiny_artifacts):
     assert len(steps) == 2 and all(s >= u for s, u in zip(steps, calls["unet"][1:]))  # a step contains its UNet call
 
 
+def test_the_runners_guidance_scale_reaches_every_generation(tiny_artifacts):
+    """A run compares variants at one guidance scale: the runner's, in every generation it makes."""
+    import torch
+    default, guided = Runner(tiny_artifacts["ov-fp32"]), Runner(tiny_artifacts["ov-fp32"], guidance_scale=2.0)
+    call = ("a cartoon bird", 2, "euler", 0, 128, 128)
+    at_default, at_two = default.generate(*call).latents, guided.generate(*call).latents
+    direct = guided.variant.generate(*call, guidance_scale=2.0).latents
+    assert torch.equal(at_two, direct) and not torch.allclose(at_two, at_default)
+
+
 @pytest.mark.parametrize("name", sorted(sdopt.REGISTRY))
 def test_every_variant_times_every_part_and_the_parts_add_up(tiny_artifacts, name):
     """Text encoder, every UNet call, the VAE decode, every scheduler step and the image post-processing, in every

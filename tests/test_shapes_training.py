@@ -81,6 +81,25 @@ def test_the_shapes_model_is_refused_at_another_resolution(trained):
         parse_resolution("128", source)
 
 
+def test_a_shapes_model_samples_and_calibrates_at_its_own_guidance(trained, shared_cache):
+    """SD's 7.5 oversaturates a model this small: the suites default to the shapes model's own scale, and int8
+    calibration records the UNet's inputs at that scale on the world's training captions."""
+    from bench.settings import Settings
+    from sdopt.shapes.model import GUIDANCE
+    from sdopt.shapes.world import is_held_out, parse
+    assert GUIDANCE != 7.5 and Settings.parse(model=str(trained)).guidance == GUIDANCE
+    assert Settings.parse(model=str(trained), guidance=4).guidance == 4
+    import sdopt
+    from sdopt.cache import read_manifest
+    base = read_manifest(sdopt.build("ov-int8-ptq", str(trained), cache=shared_cache))["material"]["base"]
+    calibrations = [e.material for e in shared_cache.entries() if e.kind == "calibration"
+                    and e.material.get("base") == base]
+    assert calibrations and all(m["guidance"] == GUIDANCE for m in calibrations)
+    for material in calibrations:
+        prompts = [parse(text) for text in material["prompts"]]
+        assert all(p is not None and not is_held_out(p) for p in prompts), material["prompts"]
+
+
 def test_a_damaged_weight_file_fails_the_hash_check_with_the_fix(trained, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(trained, copy)

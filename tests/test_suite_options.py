@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
     ("rounds", 0, "--rounds must be at least 1"),
     ("threads", 0, "--threads must be at least 1"),
     ("seeds", "0,x", "--seeds needs comma-separated integers"),
+    ("guidance", 1.0, "--guidance: guidance scale must be a finite number above 1"),
+    ("guidance", "nan", "--guidance: guidance scale must be a finite number above 1"),
+    ("guidance", "strong", "--guidance: guidance scale must be a number above 1, got 'strong'"),
     ("no_such_option", 1, "unknown option 'no_such_option'"),
 ])
 def test_bad_suite_option(option, value, message):
@@ -46,6 +49,12 @@ def test_a_bad_option_stops_the_session_with_its_message_and_writes_nothing(pyte
     result = collect(pytester, "", "--results-dir", str(tmp_path / "results"), *option)
     assert result.ret != 0 and message in result.stdout.str() + result.stderr.str()
     assert not (tmp_path / "results").exists()
+
+
+def test_the_guidance_scale_is_the_models_own_unless_given():
+    assert Settings.parse().guidance == 7.5  # tiny: SD's
+    settings = Settings.parse(guidance="3.5", steps="2")
+    assert settings.guidance == 3.5 and settings.pytest_args() == ["--guidance", "3.5", "--steps", "2"]
 
 
 def test_settings_hand_back_the_command_line_that_makes_them():
@@ -76,7 +85,7 @@ def interleaved_run(tmp_path_factory, shared_cache):
     target = folder / "new" / "deeper" / "benchmark.json"
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-v",
                              "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
-                             "--rounds", "2", "--interleave", "--threads", "1",
+                             "--rounds", "2", "--interleave", "--threads", "1", "--guidance", "3.5",
                              "--results-dir", str(folder / "results"),
                              "--sdopt-cache", str(shared_cache.root), "--benchmark-json", str(target)],
                             capture_output=True, text=True, cwd=ROOT)
@@ -124,6 +133,13 @@ def test_threads_reach_every_runtime_and_the_fingerprint(interleaved_run):
     assert {used["ov-fp32"]["settings"][c]["INFERENCE_NUM_THREADS"]
             for c in ("text_encoder", "unet", "vae_decoder")} == {1}
     assert "1 threads" in (interleaved_run["results"] / "latest" / "summary.md").read_text()
+
+
+def test_the_guidance_scale_reaches_the_fingerprint_and_the_summary(interleaved_run):
+    from bench.analysis.runs import load_run
+    run = interleaved_run["results"] / "latest"
+    assert load_run(run).environment["generation"] == {"guidance_scale": 3.5}
+    assert "Classifier-free guidance scale 3.5." in (run / "summary.md").read_text()
 
 
 def test_a_run_starts_from_python_with_the_same_options(tmp_path):

@@ -184,6 +184,9 @@ def environment_differences(base: dict, cur: dict) -> tuple[list, list]:
     machine = [describe(f, base.get(f), cur.get(f)) for f in MACHINE_FIELDS if base.get(f) != cur.get(f)]
     machine += speed_differences(base, cur)
     software = [describe(f, base.get(f), cur.get(f)) for f in SOFTWARE_FIELDS if base.get(f) != cur.get(f)]
+    generation_b, generation_c = base.get("generation") or {}, cur.get("generation") or {}
+    software += [describe(name, generation_b.get(name), generation_c.get(name)) for name in
+                 sorted(set(generation_b) | set(generation_c)) if generation_b.get(name) != generation_c.get(name)]
     versions_b, versions_c = base.get("versions", {}) or {}, cur.get("versions", {}) or {}
     for name in sorted(set(versions_b) | set(versions_c)):
         if versions_b.get(name) != versions_c.get(name):
@@ -252,7 +255,7 @@ def render_markdown(comparison: Comparison) -> str:
         text += "**Different machines**: timings are not comparable as a regression test.\n\n"
         text += "".join(f"- {line}\n" for line in comparison.machine_differences) + "\n"
     if comparison.software_differences:
-        text += "**Different software**: differences may come from these upgrades.\n\n"
+        text += "**Different software or settings**: differences may come from these.\n\n"
         text += "".join(f"- {line}\n" for line in comparison.software_differences) + "\n"
     notable = table[~table["verdict"].isin(["ok", "info"])]
     if len(notable):

@@ -187,6 +187,9 @@ def environment_line(env: dict) -> str:
         text += (f"Machine speed (FP32 GEMM / conv GFLOP/s) {start['gemm_gflops']}/{start['conv_gflops']} at start, "
                  f"{end['gemm_gflops']}/{end['conv_gflops']} at end; load {start['loadavg_1m']:.2f} -> "
                  f"{end['loadavg_1m']:.2f}. ")
+    guidance = (env.get("generation") or {}).get("guidance_scale")
+    if guidance is not None:
+        text += f"Classifier-free guidance scale {guidance:g}. "
     used = runtime_settings(env)
     if used:
         text += f"Runtime settings read back: {used}. "

@@ -12,12 +12,15 @@ from pathlib import Path
 
 from memory_profiler import memory_usage
 
+from sdopt.backends import SD_GUIDANCE
+
 
 def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-             threads: int | None = None, interval: float = 0.05, timeout: float = 3600) -> dict:
+             threads: int | None = None, guidance_scale: float = SD_GUIDANCE, interval: float = 0.05,
+             timeout: float = 3600) -> dict:
     """{"sampled_mib": ..., "maxrss_mib": ...} for load + compile + one generation on `threads` threads."""
     args = [sys.executable, "-m", "bench.probes.memory", str(artifact), prompt, str(steps), scheduler, str(seed),
-            str(height), str(width), str(threads or 0)]
+            str(height), str(width), str(threads or 0), str(guidance_scale)]
     child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampled = memory_usage(child, interval=interval, max_usage=True, include_children=False, timeout=timeout)
     out, err = child.communicate()
@@ -28,10 +31,10 @@ def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int,
     return {"sampled_mib": float(sampled), "maxrss_mib": report["maxrss_mib"]}
 
 
-def _child(artifact, prompt, steps, scheduler, seed, height, width, threads) -> None:
+def _child(artifact, prompt, steps, scheduler, seed, height, width, threads, guidance_scale) -> None:
     from sdopt.backends import open_variant
     variant = open_variant(Path(artifact), int(threads) or None)
-    variant.generate(prompt, int(steps), scheduler, int(seed), int(height), int(width))
+    variant.generate(prompt, int(steps), scheduler, int(seed), int(height), int(width), float(guidance_scale))
     print(json.dumps({"maxrss_mib": high_water_mark_kib() / 1024}))
 
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sdopt.backends import open_variant
+from sdopt.backends import SD_GUIDANCE, open_variant
 
 
 @dataclass
@@ -27,7 +27,8 @@ class Timings:
 
 
 class Runner:
-    def __init__(self, artifact: Path, threads: int | None = None):
+    def __init__(self, artifact: Path, threads: int | None = None, guidance_scale: float = SD_GUIDANCE):
+        self.guidance_scale = guidance_scale  # every generation's: a run compares variants at one scale
         started = time.perf_counter()
         self.variant = open_variant(artifact, threads, compile=False)
         loaded = time.perf_counter()
@@ -52,8 +53,8 @@ class Runner:
         self.timings = Timings()
         on_step = lambda _step: self.timings.step_ends.append(time.perf_counter())
         started = time.perf_counter()
-        result = self.variant.generate(prompt, steps, scheduler, seed, height, width, on_step=on_step,
-                                       wrap=self._timed)
+        result = self.variant.generate(prompt, steps, scheduler, seed, height, width, self.guidance_scale,
+                                       on_step=on_step, wrap=self._timed)
         self.timings.total = time.perf_counter() - started
         if self.first_call_s is None:
             self.first_call_s = self.timings.total

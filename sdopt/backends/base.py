@@ -18,6 +18,7 @@ from ..cache import verify
 from ..errors import BadArgument
 
 SD_LATENT_CHANNELS, SD_VAE_SCALE = 4, 8  # Stable Diffusion 1.x; every model's own are read from its configs
+SD_GUIDANCE = 7.5  # diffusers' default classifier-free guidance scale, what SD-1.x models are tuned for
 UNET_INPUTS = ("sample", "timestep", "encoder_hidden_states")
 
 
@@ -31,6 +32,20 @@ def check_size(height: int, width: int, scale: int = SD_VAE_SCALE) -> None:
 def check_steps(steps: int) -> None:
     if steps <= 0:
         raise BadArgument(f"steps must be at least 1, got {steps}")
+
+
+def check_guidance(scale) -> float:
+    """The guidance scale as a float above 1. diffusers drops the unconditional half of the batch at 1 or below,
+    and the OpenVINO variants' UNets are reshaped for the batch of two that guidance runs, so such a scale would
+    fail there and time a different amount of work everywhere else."""
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        raise BadArgument(f"guidance scale must be a number above 1, got {scale!r}") from None
+    if not value > 1 or value == float("inf"):
+        raise BadArgument(f"guidance scale must be a finite number above 1 (classifier-free guidance runs the UNet "
+                          f"on a batch of two, the static OpenVINO UNets' shape), got {scale!r}")
+    return value
 
 
 def initial_latents(seed: int, height: int, width: int, channels: int = SD_LATENT_CHANNELS,
@@ -116,11 +131,12 @@ class Variant:
                 "image_postprocess": (self.pipe.image_processor, "postprocess")}
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-                 guidance_scale: float = 7.5, on_step: Callable[[int], None] | None = None,
+                 guidance_scale: float = SD_GUIDANCE, on_step: Callable[[int], None] | None = None,
                  wrap: Callable[[str, Callable], Callable] | None = None) -> Generation:
         """One image. `wrap(name, method)`, if given, replaces each call point's method for this generation
         (the scheduler is chosen per generation, so wrapping must happen here)."""
         check_steps(steps)
+        guidance_scale = check_guidance(guidance_scale)
         check_size(height, width, self.vae_scale_factor)
         if self.resolution and [height, width] != list(self.resolution):
             raise BadArgument(f"variant {self.name} was built with static shapes for {self.resolution[0]}x"

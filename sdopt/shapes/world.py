@@ -236,6 +236,11 @@ def training_pair(index: int, seed: int, pair_share: float = 0.3) -> tuple[str, 
     return caption(prompt), render(place(prompt, rng))
 
 
+def calibration_captions(count: int, seed: int = 7) -> list[str]:
+    """Training captions to calibrate int8 on: what the model is asked for, never the held-out prompts."""
+    return [training_pair(index, seed)[0] for index in range(count)]
+
+
 BENCHMARK_PAIRS = 100  # two-object prompts in the benchmark set: reported, no bar
 
 
