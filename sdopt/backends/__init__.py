@@ -31,6 +31,3 @@ def open_variant(folder: Path, threads: int | None = None, perf_counters: bool =
         variant.compile()
     return variant
 
-
-__all__ = ["BACKENDS", "get", "open_variant", "Variant", "TorchVariant", "OpenVINOVariant", "Generation",
-           "capture_unet_inputs", "check_size", "check_steps", "default_threads", "initial_latents", "SD_VAE_SCALE"]
