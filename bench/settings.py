@@ -32,8 +32,8 @@ OPTIONS = (
     Option("schedulers", "pndm", "comma-separated scheduler names"),
     Option("resolution", None, "N or HxW; default: the model's native size"),
     Option("prompts", None, "a file with one prompt per line (default: built-in)"),
-    Option("guidance", None, "classifier-free guidance scale, above 1 (default: the model's own: 2.0 on a shapes "
-                             "model, 7.5 otherwise)", float),
+    Option("guidance", None, "classifier-free guidance scale, above 1 (default: the model's own: a shapes model's "
+                             "in sdopt/shapes/model.py, 7.5 otherwise)", float),
     Option("seed", 42, "the seed of the latency suite's generations", int),
     Option("rounds", 3, "latency rounds per case, the replicates: each loads the variant afresh, warms it up and "
                         "times one generation (5 or more for intervals and `bench compare` verdicts)", int),

@@ -23,10 +23,11 @@ UNET = dict(sample_size=world.SIZE // 4, in_channels=4, out_channels=4, block_ou
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"))
 
 
-# Sampling's classifier-free guidance scale for this model. SD's 7.5 pushes a model this small far past its
-# world's colours (held-out prompts: 24% all right at 7.5, 99.5% at 2.0); 2.0 was chosen on training prompts
-# (96.5% at 1.0, 98.0% at 1.5, 99.0% at 2.0, 86.1% at 3.0), never on the held-out ones (docs/shapes.md).
-GUIDANCE = 2.0
+# Sampling's classifier-free guidance scale for this model, chosen by scripts/choose-guidance on the training
+# prompts, never on the held-out ones: all right on 99.6% of them at 1.5 and at 2.0, 96.5% at 3.0 (a higher scale
+# pushes colours past the world's palette); the lowest within the best's interval wins, since a higher one buys
+# nothing this set can see (docs/measurements/2026-12-04-shapes-guidance/).
+GUIDANCE = 1.5
 
 CONTEXT = TEXT["max_position_embeddings"]  # the longest caption is 10 tokens; SD's 77 would make every
 # cross-attention 5x wider for padding alone
