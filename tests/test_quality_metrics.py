@@ -78,6 +78,30 @@ def test_custom_feature_extractor_and_too_few_images():
         distribution_distance(reference[:1], reference[:1], MeanColor())
 
 
+def test_the_reference_set_goes_through_the_network_once_and_in_batches():
+    """A run scores every variant against the same reference images: their features are computed once, and a
+    changed reference (one pixel) is not mistaken for the cached one."""
+    class CountingMeanColor(torch.nn.Module):
+        num_features = 3
+
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def forward(self, images):
+            self.batches.append(len(images))
+            return images.float().mean(dim=(2, 3))
+    feature, reference = CountingMeanColor(), _images(40)
+    first = distribution_distance(reference, _noisy(reference, 0.1), feature)
+    second = distribution_distance(reference.clone(), _noisy(reference, 0.1), feature)
+    assert second.fid == pytest.approx(first.fid)
+    assert feature.batches == [32, 8, 32, 8, 32, 8]  # reference once, then each generated set, 32 at a time
+    changed = reference.clone()
+    changed[0, 0, 0, 0] += 0.5
+    third = distribution_distance(changed, _noisy(reference, 0.1), feature)
+    assert len(feature.batches) == 10 and third.fid != first.fid
+
+
 def test_reference_folder_errors_and_resizing(tmp_path):
     with pytest.raises(QualityError, match="not a folder"):
         load_reference_folder(tmp_path / "missing")

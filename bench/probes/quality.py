@@ -4,6 +4,7 @@ Everything runs offline. FID and KID use the InceptionV3 that the `fid-helper-py
 (`default_1.pt`, TorchScript, 2048-d pool features), loaded from the installed files without importing the
 package (its module imports OpenCV, which we do not install). CLIP score takes a user-given CLIP model.
 """
+import hashlib
 import importlib.util
 import math
 import warnings
@@ -120,8 +121,9 @@ def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature
         # The same images: both distances are 0 by definition (KID's unbiased estimate would read below 0).
         return Distribution(0.0, 0.0, None, len(images), len(reference), subset, warning)
     feature = feature or shared_inception()
-    with torch.no_grad():  # each set through the network once; FID and KID both read those features
-        real, fake = feature(reference), feature(images)
+    # Each set through the network once (FID and KID both read those features), and the reference set once per
+    # session: every variant of a run is scored against the same images.
+    real, fake = _cached_features(reference, feature), features_of(images, feature)
     given = _GivenFeatures(real.shape[-1])
     fid = FrechetInceptionDistance(feature=given, normalize=True)
     kid = KernelInceptionDistance(feature=given, normalize=True, subset_size=subset, subsets=50)
@@ -135,6 +137,30 @@ def distribution_distance(reference: torch.Tensor, images: torch.Tensor, feature
     if subset == len(reference) == len(images):  # every subset is both whole sets: no spread to report
         kid_std = None
     return Distribution(fid_value, kid_mean, kid_std, len(images), len(reference), subset, warning)
+
+
+# InceptionV3 at 299x299 holds every activation of a batch at once: a few hundred images in one pass take GBs.
+FEATURE_BATCH = 32
+
+
+def features_of(images: torch.Tensor, feature: nn.Module) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([feature(chunk) for chunk in images.split(FEATURE_BATCH)])
+
+
+_REFERENCE_FEATURES: dict = {}
+
+
+def _cached_features(reference: torch.Tensor, feature: nn.Module) -> torch.Tensor:
+    """The reference set's features, keyed by the network (held, so its identity is not reused) and the images'
+    exact bytes."""
+    digest = hashlib.blake2b(reference.detach().contiguous().cpu().numpy().tobytes(), digest_size=16).hexdigest()
+    key = (feature, tuple(reference.shape), str(reference.dtype), digest)
+    if key not in _REFERENCE_FEATURES:
+        if len(_REFERENCE_FEATURES) >= 4:  # a run has one or two reference sets; bound the memory anyway
+            _REFERENCE_FEATURES.pop(next(iter(_REFERENCE_FEATURES)))
+        _REFERENCE_FEATURES[key] = features_of(reference, feature)
+    return _REFERENCE_FEATURES[key]
 
 
 class _GivenFeatures(nn.Module):
