@@ -70,12 +70,17 @@ def student_for(parts):
 
 @pytest.mark.parametrize("isa", sorted(RECIPES_BY_ISA))
 def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, student_for, tmp_path, isa):
-    """Under either ISA's recipe, the distillation loss on fixed held-out batches falls. Adam moves every weight
-    by about its learning rate per step whatever the gradient's size, so on this random-weight UNet, already
-    within 1e-3 of its teacher, the reference's 1e-5 is a random walk across int8 rounding bins: measured, it
-    does not lower the held-out loss in 150 steps under the full-int8 recipe; 3e-6 does in 20 (by 2.5-3.5%)."""
+    """Under either ISA's recipe, the distillation loss on fixed held-out batches falls. A freshly quantized
+    random-weight UNet is already within 1e-3 of its teacher, so whether 20 steps lower that by a point depends
+    on the machine's rounding: the student is first pushed off its teacher (seeded noise of 5% of each weight
+    tensor's spread), which leaves distillation a distance to close that no machine's numerics hide."""
     trainer = make_trainer({**parts, "student": student_for(isa)}, tmp_path, steps=20, batch_size=8,
-                           learning_rate=3e-6, quantizer_learning_rate=3e-5, checkpoint_every=100)
+                           learning_rate=1e-4, quantizer_learning_rate=3e-5, checkpoint_every=100)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for weight in trainer.weights:
+            if weight.numel() > 1:
+                weight.add_(torch.randn(weight.shape, generator=generator) * weight.std() * 0.05)
     before_loss = trainer.evaluation_loss()
     weights = [p.detach().clone() for p in trainer.weights]
     quantizers = [p.detach().clone() for p in trainer.quantizers]
@@ -86,7 +91,7 @@ def test_training_lowers_the_loss_and_moves_weights_and_quantizers(parts, studen
     assert len(trainer.quantizers) > 50 and moved_quantizers > 0.9 * len(trainer.quantizers)
     assert moved_weights > 0.9 * len(trainer.weights)
     print(f"{isa}: held-out distillation loss {before_loss:.6g} -> {after_loss:.6g}")
-    assert after_loss < 0.99 * before_loss, (before_loss, after_loss)
+    assert after_loss < 0.9 * before_loss, (before_loss, after_loss)
     with open(tmp_path / "training_log.csv") as handle:
         log = list(csv.DictReader(handle))
     assert [int(r["step"]) for r in log] == list(range(1, 21))
