@@ -158,3 +158,41 @@ def test_adherence_sits_beside_speed_with_its_interval_and_drives_the_tradeoff_p
     assert "two objects | ov-int8-ptq | 30.0% |" in summary and "70.0%" in summary
     html = (run / "report.html").read_text()
     assert "tradeoff.png" in html and (run / "tradeoff.png").stat().st_size > 0
+
+
+def _experiment_table():
+    """scripts/experiment-table, loaded as a module (it is a script, not a package member)."""
+    import importlib.machinery
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "experiment-table"
+    spec = importlib.util.spec_from_loader("experiment_table", importlib.machinery.SourceFileLoader("experiment_table",
+                                                                                                  str(path)))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_its_speed(tmp_path, capsys):
+    recorder = Recorder()
+    odd = "ov-tome-int8-ptq[tome_ratio=0.6,tome_mlp=true]"  # a name with commas, as the experiment's are
+    for variant, latency, rate, color in (("torch-fp32", 2.0, 0.95, 0.99), (odd, 0.5, 0.60, 0.75)):
+        add = lambda metric, value, unit="ratio": recorder.add(model="shapes", variant=variant, steps=20,
+                                                               scheduler="pndm", resolution="64x64", metric=metric,
+                                                               value=value, unit=unit)
+        add("latency_median", latency, "s")
+        add("fid", 70.0 if variant == "torch-fp32" else 90.0, "fid")
+        for metric, value in (("adherence", rate), ("adherence_low", rate - 0.04), ("adherence_high", rate + 0.03),
+                              ("adherence_n", 201), ("adherence_color", color), ("pair_adherence", rate / 2)):
+            add(metric, value)
+    run = write_run(recorder.frame(), {}, tmp_path, run_id="run-x")
+    script = _experiment_table()
+    assert script.main([str(run), "--order", odd, "torch-fp32"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| variant | one object, all right [95%] | color |")
+    assert lines[2].startswith(f"| `{odd}` | 60.0% [56%-63%], n=201 | 75.0% |") and "| 30.0% |" in lines[2]
+    assert "| 90.00 |" in lines[2] and "| 4.00x |" in lines[2]  # FID; torch-fp32's 2.0 s over its 0.5 s
+    assert lines[3].startswith("| `torch-fp32` | 95.0% [91%-98%], n=201 | 99.0% |")
+    assert script.main([str(run), "--order", "ov-int8-qat"]) == 2
+    assert "has no records of ov-int8-qat" in capsys.readouterr().err
+    assert script.main([str(tmp_path / "missing")]) == 2
