@@ -30,8 +30,9 @@ bench: setup
 	mkdir -p results
 	$(PY) -m pytest suites/ --benchmark-json results/benchmark.json $(BENCH_ARGS) $(PYTEST_ARGS)
 
+# --durations: CI's log then says where the suite's time went, against its ~15-minute budget.
 test: setup
-	$(PY) -m pytest tests/ $(PYTEST_ARGS)
+	$(PY) -m pytest tests/ --durations=15 $(PYTEST_ARGS)
 	$(MAKE) smoke
 
 # The suites end to end on the tiny model, small enough for CI: the reference's four variants (PyTorch FP32,
