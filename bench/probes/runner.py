@@ -4,6 +4,7 @@ The timers wrap what the pipeline really calls (`Variant.call_points`: text enco
 decode, each scheduler step), so the same code times PyTorch and OpenVINO, and what the parts add up to can be
 checked against the whole.
 """
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ class Runner:
     def _timed(self, name, method):
         calls = self.timings.calls.setdefault(name, [])
 
+        # wraps: the pipeline reads the scheduler's `step` signature to decide whether to hand it the seeded
+        # generator; a bare (*args, **kwargs) would hide it, and ancestral samplers would draw unseeded noise.
+        @functools.wraps(method)
         def timed(*args, **kwargs):
             started = time.perf_counter()
             try:
