@@ -12,7 +12,7 @@ from .artifacts import library_versions
 from .cache import Cache
 from .errors import BadArgument, UnknownName
 from .methods import METHOD_OPTIONS, METHODS, BuildContext
-from .recipes import NOT_IN_KEY, TOME_OPTIONS, WORLD_DATA, Recipe
+from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
 
@@ -27,6 +27,9 @@ def key_material(recipe: Recipe) -> dict:
         data.pop("control")
     if not recipe.tome_ratio:  # a variant that merges no tokens has no ToMe fields in its key
         for name in TOME_OPTIONS:
+            data.pop(name)
+    if not recipe.cache_interval:  # nor one that caches no steps DeepCache's
+        for name in STEP_CACHE_OPTIONS:
             data.pop(name)
     if recipe.training is None:
         data.pop("training")
@@ -90,12 +93,13 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
 
 
 def base_spec(recipe: Recipe) -> str:
-    """The base's name, carrying this recipe's ToMe options when the base merges tokens too (so that
-    `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default)."""
+    """The base's name, carrying this recipe's ToMe and step-caching options when the base uses them too (so that
+    `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default, and
+    `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way)."""
     base = recipes.get(recipe.base)
-    if not base.tome_ratio:
-        return recipe.base
-    changed = {k: getattr(recipe, k) for k in TOME_OPTIONS if getattr(recipe, k) != getattr(base, k)}
+    carried = ((TOME_OPTIONS if base.tome_ratio or base.cache_interval else ())  # step-caching graphs merge too
+               + (STEP_CACHE_OPTIONS if base.cache_interval else ()))
+    changed = {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)}
     return recipe.base + ("[" + ",".join(f"{k}={v}" for k, v in changed.items()) + "]" if changed else "")
 
 

@@ -31,25 +31,10 @@ def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> N
     pipe.save_pretrained(out)
 
 
-def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = False) -> None:
-    """A torch UNet (diffusers, or wrapped as `UNetCall`) to IR with the input names, static shapes and output
-    name of the pipeline's own UNet IR, so it can replace it. `int8_weights` stores weights that feed
-    FakeQuantize ops as int8 constants."""
+def _traced(module, example: dict):
     import warnings
 
-    import numpy as np
     import openvino as ov
-
-    from .ir import replace_ir
-    if not hasattr(module, "unet"):
-        module = UNetCall(module)
-    reference = ov.Core().read_model(reference_ir)
-    example = {}
-    for port in reference.inputs:
-        shape = tuple(port.get_partial_shape().to_shape())
-        integer = port.get_element_type().get_type_name() in ("i64", "i32")
-        example[port.get_any_name()] = torch.from_numpy(np.full(shape, 500, np.int64) if integer
-                                                        else np.full(shape, 0.5, np.float32))
     from openvino.frontend.pytorch.ts_decoder import TorchScriptPythonDecoder
     with torch.no_grad(), warnings.catch_warnings():
         # No tracer self-check (as optimum-intel's export): it re-runs the module twice, which is 40% of the
@@ -60,6 +45,59 @@ def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = Fal
         model = ov.convert_model(decoder, example_input=example)
     for port, name in zip(model.inputs, example):
         port.get_tensor().set_names({name})
+    return model
+
+
+def _example_inputs(reference) -> dict:
+    """Inputs of the reference IR's names and static shapes (timesteps as integers)."""
+    import numpy as np
+    example = {}
+    for port in reference.inputs:
+        shape = tuple(port.get_partial_shape().to_shape())
+        integer = port.get_element_type().get_type_name() in ("i64", "i32")
+        example[port.get_any_name()] = torch.from_numpy(np.full(shape, 500, np.int64) if integer
+                                                        else np.full(shape, 0.5, np.float32))
+    return example
+
+
+def convert_step_graphs(unet, branch: int, reference_ir: Path, full_out: Path, shallow_out: Path) -> None:
+    """Step caching's two graphs (sdopt/deepcache.py) as IRs beside the pipeline's own UNet IR: the full one
+    keeps its inputs and first output, so the pipeline can still run it alone, and adds the feature."""
+    import openvino as ov
+
+    from .backends.base import STEP_FEATURE
+    from .deepcache import FullUNet, ShallowUNet
+    from .ir import replace_ir
+    reference = ov.Core().read_model(reference_ir)
+    example = _example_inputs(reference)
+    shapes = {port.get_any_name(): port.get_partial_shape() for port in reference.inputs}
+    full = _traced(FullUNet(unet, branch), example)
+    full.outputs[0].get_tensor().set_names({reference.outputs[0].get_any_name()})
+    full.outputs[1].get_tensor().set_names({STEP_FEATURE})
+    full.reshape(shapes)
+    feature_shape = full.outputs[1].get_partial_shape()
+    with torch.no_grad():
+        feature = FullUNet(unet, branch)(*example.values())[1]
+    shallow = _traced(ShallowUNet(unet, branch), example | {"feature": torch.zeros_like(feature)})  # by argument
+    shallow.inputs[3].get_tensor().set_names({STEP_FEATURE})
+    shallow.outputs[0].get_tensor().set_names({reference.outputs[0].get_any_name()})
+    shallow.reshape(shapes | {STEP_FEATURE: feature_shape})
+    replace_ir(full, full_out)
+    shallow_out.parent.mkdir(parents=True, exist_ok=True)
+    replace_ir(shallow, shallow_out)
+
+
+def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = False) -> None:
+    """A torch UNet (diffusers, or wrapped as `UNetCall`) to IR with the input names, static shapes and output
+    name of the pipeline's own UNet IR, so it can replace it. `int8_weights` stores weights that feed
+    FakeQuantize ops as int8 constants."""
+    import openvino as ov
+
+    from .ir import replace_ir
+    if not hasattr(module, "unet"):
+        module = UNetCall(module)
+    reference = ov.Core().read_model(reference_ir)
+    model = _traced(module, _example_inputs(reference))
     model.outputs[0].get_tensor().set_names({reference.outputs[0].get_any_name()})
     model.reshape({port.get_any_name(): port.get_partial_shape() for port in reference.inputs})
     if int8_weights:

@@ -16,16 +16,17 @@ WORLD_VERSION = 1  # bump when the world draws differently, so cached training s
 
 
 def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm",
-                       guidance_scale: float = SD_GUIDANCE):
-    """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees."""
-    from .backends import capture_unet_inputs
+                       guidance_scale: float = SD_GUIDANCE, graph: str = "unet"):
+    """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees. `graph`: "unet", or
+    with step caching "unet_shallow", whose calls also carry the cached feature."""
+    from .backends import capture_shallow_inputs, capture_unet_inputs
     started = time.perf_counter()
-    with capture_unet_inputs(variant) as calls:
+    with (capture_unet_inputs if graph == "unet" else capture_shallow_inputs)(variant) as calls:
         for index, prompt in enumerate(prompts):
             variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width,
                              guidance_scale=guidance_scale)
             progress.count("calibration prompts", index + 1, len(prompts), started)
-    return [{name: call[name].astype(np.float32) for name in ("sample", "encoder_hidden_states")}
+    return [{name: value.astype(np.float32) for name, value in call.items() if name != "timestep"}
             | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
 
 
@@ -39,23 +40,26 @@ def calibration_prompts(count: int, world: bool = False) -> list[str]:
 
 
 def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = False,
-                        guidance_scale: float = SD_GUIDANCE) -> list:
+                        guidance_scale: float = SD_GUIDANCE, graph: str = "unet") -> list:
     """UNet inputs recorded while the base pipeline (ToMe left out) generates at the model's guidance scale;
-    cached, since recording is slow at scale and every int8 recipe calibrated the same way shares them."""
+    cached, since recording is slow at scale and every int8 recipe calibrated the same way shares them. `graph`
+    "unet_shallow": the shallow graph's calls of a step-caching base."""
     base = without_token_merging(base)
     prompts = calibration_prompts(recipe.calibration_prompts, world)
     material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size),
                 "guidance": guidance_scale}
+    if graph != "unet":  # the key of every existing calibration set stays as it was
+        material["graph"] = graph
 
     def record(out: Path) -> None:
         from .backends import open_variant
         with progress.stage(f"recording UNet inputs from {len(prompts)} calibration prompts x "
                             f"{recipe.calibration_steps} steps"):
             samples = record_unet_inputs(open_variant(base), prompts, recipe.calibration_steps, *size,
-                                         guidance_scale=guidance_scale)
+                                         guidance_scale=guidance_scale, graph=graph)
         np.savez(out / "samples.npz", **{f"{i}/{k}": v for i, s in enumerate(samples) for k, v in s.items()})
 
-    folder = cache.get_or_build("calibration", f"unet-{base.name}", material, record)
+    folder = cache.get_or_build("calibration", f"{graph.replace('_', '-')}-{base.name}", material, record)
     with np.load(folder / "samples.npz") as stored:
         samples = {}
         for name in stored.files:

@@ -12,7 +12,7 @@ from typing import Callable
 
 from . import progress
 from .artifacts import link_copy, torch_artifact_of
-from .backends.base import SD_GUIDANCE
+from .backends.base import SD_GUIDANCE, SHALLOW_UNET, STEP_CACHE_FILE
 from .cache import Cache, key_of
 from .errors import ModelNotFound
 from .inputs import calibration_samples, training_examples
@@ -66,11 +66,14 @@ def ptq(ctx: BuildContext) -> None:
 
     from .quantize import quantize_unet
     link_copy(ctx.base, ctx.out)
-    samples = calibration_samples(ctx.base, ctx.recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance)
-    with progress.stage(f"NNCF int8 quantization of the UNet on {len(samples)} samples "
-                        f"(overflow_fix={ctx.recipe.overflow_fix}, scope={ctx.recipe.int8_scope})"):
-        quantized = quantize_unet(ov.Core().read_model(ctx.base / "unet" / IR), samples, ctx.recipe)
-    replace_ir(quantized, ctx.out / "unet" / IR)
+    # A step-caching base has two UNet graphs: each is calibrated on the inputs it sees itself.
+    graphs = ["unet"] + ([SHALLOW_UNET] if (ctx.base / STEP_CACHE_FILE).is_file() else [])
+    for graph in graphs:
+        samples = calibration_samples(ctx.base, ctx.recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance, graph)
+        with progress.stage(f"NNCF int8 quantization of {graph} on {len(samples)} samples "
+                            f"(overflow_fix={ctx.recipe.overflow_fix}, scope={ctx.recipe.int8_scope})"):
+            quantized = quantize_unet(ov.Core().read_model(ctx.base / graph / IR), samples, ctx.recipe)
+        replace_ir(quantized, ctx.out / graph / IR)
 
 
 def qat(ctx: BuildContext) -> None:
@@ -128,6 +131,36 @@ def tome_openvino(ctx: BuildContext) -> None:
         convert_unet(unet, ctx.base / "unet" / IR, ctx.out / "unet" / IR)
 
 
+def deepcache_torch(ctx: BuildContext) -> None:
+    """PyTorch step caching is a loop chosen when the pipeline is opened: torch-fp32 plus deepcache.json."""
+    from .deepcache import branches_of_config, check_deepcache
+    config = json.loads((torch_artifact_of(ctx.base) / "unet" / "config.json").read_text())
+    check_deepcache(ctx.recipe.cache_interval, ctx.recipe.cache_branch, branches_of_config(config))
+    link_copy(ctx.base, ctx.out)
+    (ctx.out / STEP_CACHE_FILE).write_text(json.dumps(ctx.recipe.step_cache_settings()))
+
+
+def deepcache_openvino(ctx: BuildContext) -> None:
+    """Two IRs from the base's torch UNet (token-merged as the recipe says): the full UNet, which also returns the
+    cached feature, in place of the pipeline's UNet, and the shallow branch under unet_shallow/."""
+    from diffusers import UNet2DConditionModel
+
+    from .deepcache import branches, check_deepcache
+    from .export import convert_step_graphs
+    recipe = ctx.recipe
+    unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(ctx.base) / "unet").eval()
+    check_deepcache(recipe.cache_interval, recipe.cache_branch, branches(unet))
+    if recipe.tome_ratio:
+        from .tome import apply_tome
+        apply_tome(unet, **recipe.tome_settings())
+    link_copy(ctx.base, ctx.out)
+    with progress.stage(f"converting the UNet's full and shallow (branch {recipe.cache_branch}) graphs to "
+                        f"OpenVINO IR"):
+        convert_step_graphs(unet, recipe.cache_branch, ctx.base / "unet" / IR, ctx.out / "unet" / IR,
+                            ctx.out / SHALLOW_UNET / IR)
+    (ctx.out / STEP_CACHE_FILE).write_text(json.dumps(recipe.step_cache_settings()))
+
+
 def weights_only(ctx: BuildContext) -> None:
     from .quantize import compress_weights_int8
     link_copy(ctx.base, ctx.out)
@@ -153,6 +186,8 @@ METHODS = {
     ("openvino", "qat"): Method(qat, reads=CALIBRATION),
     ("torch", "tome"): Method(tome_torch, version=3),
     ("openvino", "tome"): Method(tome_openvino, version=3),
+    ("torch", "deepcache"): Method(deepcache_torch),
+    ("openvino", "deepcache"): Method(deepcache_openvino),
     ("openvino", "weights-only"): Method(weights_only),
     ("openvino", "perturb"): Method(perturb, reads=("noise",)),
 }

@@ -7,11 +7,13 @@ from dataclasses import dataclass, fields, replace
 
 from .errors import BadArgument, UnknownName
 from .isa import has_int8_dot_product
+from .deepcache import CACHE_INTERVAL, check_deepcache
 from .tome import TOME_DOWNSAMPLES, TOME_MAX_RATIO, check_tome  # noqa: F401  (the limits recipes are held to)
 
 OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
 INT8_SCOPES = ("auto", "all", "conv-only")
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
+STEP_CACHE_OPTIONS = ("cache_interval", "cache_branch")
 
 
 WORLD_DATA = "world"
@@ -111,6 +113,10 @@ class Recipe:
     tome_max_downsample: int = 1
     tome_mlp: bool = False
     tome_crossattn: bool = False
+    # Step caching (sdopt/deepcache.py): every cache_interval-th step runs the full UNet, the steps between run
+    # only the shallow branch `cache_branch` (0: the shallowest); 0 is off.
+    cache_interval: int = 0
+    cache_branch: int = 0
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -124,6 +130,9 @@ class Recipe:
     def tome_settings(self) -> dict:
         """apply_tome's keyword arguments: the tome_* fields without the prefix."""
         return {name.removeprefix("tome_"): getattr(self, name) for name in TOME_OPTIONS}
+
+    def step_cache_settings(self) -> dict:
+        return {"interval": self.cache_interval, "branch": self.cache_branch}
 
     def options(self) -> dict:
         """Every option `with_options` accepts: the recipe's fields and those of its method's settings."""
@@ -145,6 +154,8 @@ class Recipe:
         if recipe.training is not None:
             recipe.training.check()
         check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
+        if recipe.cache_interval or "cache_interval" in options or "cache_branch" in options:
+            check_deepcache(recipe.cache_interval, recipe.cache_branch)
         return recipe
 
 
@@ -248,6 +259,16 @@ register(Recipe("ov-tome-int8-ptq", f"ov-int8-ptq on top of {TOME}", runtime="op
 register(Recipe("ov-tome-int8-qat", f"QAT with {TOME} applied before training, so training adapts to it (the "
                 "reference's final variant)", runtime="openvino", method="qat", base="ov-tome-fp32", weights="int8",
                 activations="int8", training=Training(), tome_ratio=0.4))
+STEP_CACHING = (f"step caching (DeepCache: the full UNet every {CACHE_INTERVAL}rd step, only its shallowest branch "
+                f"between; options cache_interval, cache_branch)")
+register(Recipe("torch-deepcache", f"PyTorch FP32 with {STEP_CACHING}", runtime="torch", method="deepcache",
+                base="torch-fp32", cache_interval=CACHE_INTERVAL))
+register(Recipe("ov-deepcache-fp32", f"OpenVINO FP32 with {STEP_CACHING}: two IRs, the full UNet (which also "
+                "returns the cached feature) and its shallow branch, switched by the project's own step loop",
+                runtime="openvino", method="deepcache", base="ov-fp32", cache_interval=CACHE_INTERVAL))
+register(Recipe("ov-deepcache-int8-ptq", "ov-deepcache-fp32 with both IRs int8 (NNCF PTQ, each calibrated on its "
+                "own recorded inputs)", runtime="openvino", method="ptq", base="ov-deepcache-fp32", weights="int8",
+                activations="int8", cache_interval=CACHE_INTERVAL))
 register(Recipe("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
                 "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
                 method="perturb", base="ov-fp32", control=True, noise=0.2))

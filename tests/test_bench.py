@@ -1,5 +1,6 @@
 """Measurements on the tiny variants: each number is where it should be and means what it says."""
 import pytest
+import torch
 
 import sdopt
 from explicit_recipes import CONV_ONLY_PTQ
@@ -20,6 +21,16 @@ def test_runner_times_every_component_and_step(tiny_artifacts):
     assert len(steps) == 2 and all(s >= u for s, u in zip(steps, calls["unet"][1:]))  # a step contains its UNet call
 
 
+def test_timed_generations_keep_the_seeded_noise_of_ancestral_samplers(tiny_artifacts):
+    """The pipeline hands its seeded generator to a scheduler only if `step`'s signature asks for one: the
+    timers must keep that signature, or euler-a draws unseeded noise and no two images of a seed agree."""
+    runner = Runner(tiny_artifacts["torch-fp32"])
+    call = ("a cartoon bird", 3, "euler-a", 0, 128, 128)
+    timed = [runner.generate(*call).latents for _ in range(2)]
+    untimed = runner.variant.generate(*call).latents
+    assert torch.equal(timed[0], timed[1]) and torch.equal(timed[0], untimed)
+
+
 def test_the_runners_guidance_scale_reaches_every_generation(tiny_artifacts):
     """A run compares variants at one guidance scale: the runner's, in every generation it makes."""
     import torch
@@ -37,13 +48,16 @@ def test_every_variant_times_every_part_and_the_parts_add_up(tiny_artifacts, nam
     The best of three generations is judged: on a loaded machine, waits between calls (threads woken late) add
     to a generation's total and to no part."""
     runner = Runner(tiny_artifacts[name])
+    expected = {"text_encoder": 2, "unet": 30, "vae_decode": 1, "scheduler_step": 30, "image_postprocess": 1}
+    interval = sdopt.REGISTRY[name].cache_interval
+    if interval:  # step caching: the full UNet on every interval-th step, its shallow branch on the others
+        expected |= {"unet": -(-30 // interval), "unet_shallow": 30 - -(-30 // interval)}
     shares = []
     for _ in range(4):  # the first is a warm-up
         runner.generate("a cartoon bird", 30, "euler", 0, 128, 128)
         timings = runner.timings
         counts = {part: len(seconds) for part, seconds in timings.calls.items()}
-        assert counts == {"text_encoder": 2, "unet": 30, "vae_decode": 1, "scheduler_step": 30,
-                          "image_postprocess": 1}, counts
+        assert counts == expected, counts
         shares.append(timings.parts_seconds() / timings.total)
     assert all(share < 1 for share in shares) and max(shares[1:]) > 0.95, shares
 

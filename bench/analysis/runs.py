@@ -14,11 +14,13 @@ from .records import COLUMNS, ROUND_COLUMNS
 
 KEY = ["model", "variant", "steps", "scheduler", "resolution", "metric"]
 SECONDS = ("latency_median", "latency_min", "load", "compile", "first_call")
+COUNTS = ("full_unet_calls",)
 
 
 def unit_of(metric: str) -> str:
-    """The unit of a latency-suite metric: seconds for whole generations and loading, else milliseconds."""
-    return "s" if metric in SECONDS else "ms"
+    """The unit of a latency-suite metric: seconds for whole generations and loading, calls for counts, else
+    milliseconds."""
+    return "s" if metric in SECONDS else "calls" if metric in COUNTS else "ms"
 
 
 @dataclass

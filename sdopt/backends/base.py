@@ -5,6 +5,7 @@ A backend subclass loads the runtime's pipeline and says what its runtime really
 `bench`. Every backend starts from the same initial latents for a given seed, so images differ only because
 the variants differ.
 """
+import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from ..errors import BadArgument
 SD_LATENT_CHANNELS, SD_VAE_SCALE = 4, 8  # Stable Diffusion 1.x; every model's own are read from its configs
 SD_GUIDANCE = 7.5  # diffusers' default classifier-free guidance scale, what SD-1.x models are tuned for
 UNET_INPUTS = ("sample", "timestep", "encoder_hidden_states")
+STEP_CACHE_FILE = "deepcache.json"  # in an artifact: step caching's interval and branch
+SHALLOW_UNET = "unet_shallow"  # in an OpenVINO artifact with step caching: the shallow graph's IR folder
+STEP_FEATURE = "deepcache_feature"  # the full graph's second output and the shallow graph's fourth input
 
 
 def check_size(height: int, width: int, scale: int = SD_VAE_SCALE) -> None:
@@ -86,10 +90,20 @@ class Variant:
         self.latent_channels = int(self.pipe.unet.config.in_channels)
         self._own_scheduler = self.pipe.scheduler
         self._schedulers = {}
+        # Step caching (sdopt/deepcache.py): the artifact says so, the subclass gives the two graphs.
+        cached = self.folder / STEP_CACHE_FILE
+        self.step_cache = json.loads(cached.read_text()) if cached.is_file() else None
+        self.step_graphs = self._step_graphs() if self.step_cache else None
 
     def _load(self, perf_counters: bool):
         """The runtime's diffusers-style pipeline for `self.folder`."""
         raise NotImplementedError
+
+    def _step_graphs(self) -> tuple:
+        """(full, shallow): callables of step caching's two graphs (see sdopt/deepcache.py), each an object with
+        a `forward` so that call points can wrap it."""
+        raise BadArgument(f"the {self.runtime} runtime cannot switch graphs between steps, so {self.name} (step "
+                          f"caching) cannot run on it")
 
     def compile(self) -> None:
         """Make the pipeline ready to run (a no-op where loading already did it)."""
@@ -126,9 +140,13 @@ class Variant:
         (which dispatch to `forward`), `vae.decode(...)` (not the VAE's `forward`), `scheduler.step(...)` and
         `image_processor.postprocess(...)`: turning the decoded tensor into PIL images is a fixed cost per image
         that is a few percent of a small model's generation."""
-        return {"text_encoder": (self.pipe.text_encoder, "forward"), "unet": (self.pipe.unet, "forward"),
-                "vae_decode": (self.pipe.vae, "decode"), "scheduler_step": (self.pipe.scheduler, "step"),
-                "image_postprocess": (self.pipe.image_processor, "postprocess")}
+        points = {"text_encoder": (self.pipe.text_encoder, "forward"), "unet": (self.pipe.unet, "forward"),
+                  "vae_decode": (self.pipe.vae, "decode"), "scheduler_step": (self.pipe.scheduler, "step"),
+                  "image_postprocess": (self.pipe.image_processor, "postprocess")}
+        if self.step_graphs:  # "unet" is then the full graph's calls only, and the shallow ones are their own part
+            full, shallow = self.step_graphs
+            points |= {"unet": (full, "forward"), "unet_shallow": (shallow, "forward")}
+        return points
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
                  guidance_scale: float = SD_GUIDANCE, on_step: Callable[[int], None] | None = None,
@@ -157,14 +175,43 @@ class Variant:
     def denoise(self, prompt: str, steps: int, guidance_scale: float, height: int, width: int, seed: int,
                 step_end: Callable) -> list:
         """The denoising loop, from prompt to images: the pipeline's own. A method that changes the loop (step
-        caching, which skips parts of the UNet on some steps) overrides this one method; the UNet call point
-        and `step_end(pipe, step, timestep, {"latents": ...})` after every step keep timing and capture working."""
+        caching, which skips parts of the UNet on some steps) runs `own_loop` instead; the UNet call points and
+        `step_end(pipe, step, timestep, {"latents": ...})` after every step keep timing and capture working."""
+        if self.step_cache:
+            from ..deepcache import StepCache, check_deepcache
+            check_deepcache(self.step_cache["interval"], self.step_cache["branch"], steps=steps)
+            full, shallow = self.step_graphs
+            cache = StepCache(full, shallow, self.step_cache["interval"])
+            return self.own_loop(prompt, steps, guidance_scale, height, width, seed, step_end, cache.predict)
         out = self.pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, height=height,
                         width=width, latents=initial_latents(seed, height, width, self.latent_channels,
                                                              self.vae_scale_factor),
                         generator=torch.Generator("cpu").manual_seed(seed), callback_on_step_end=step_end,
                         callback_on_step_end_tensor_inputs=["latents"])
         return out.images
+
+    def own_loop(self, prompt: str, steps: int, guidance_scale: float, height: int, width: int, seed: int,
+                 step_end: Callable, predict: Callable) -> list:
+        """The pipeline's denoising loop, step by step as diffusers' StableDiffusionPipeline runs it, with the UNet
+        call replaced by `predict(step_index, model_input, timestep, prompt_embeddings)`: for methods that choose
+        per step which graph runs (step caching). Encoding, scheduler, guidance, decoding and post-processing
+        stay the pipeline's own, so every scheduler works and the call points still see every part."""
+        pipe = self.pipe
+        positive, negative = pipe.encode_prompt(prompt, torch.device("cpu"), 1, True)
+        embeddings = torch.cat([negative, positive])
+        generator = torch.Generator("cpu").manual_seed(seed)
+        pipe.scheduler.set_timesteps(steps, device="cpu")
+        latents = initial_latents(seed, height, width, self.latent_channels, self.vae_scale_factor)
+        latents = latents * pipe.scheduler.init_noise_sigma
+        extra = pipe.prepare_extra_step_kwargs(generator, 0.0)
+        for index, timestep in enumerate(pipe.scheduler.timesteps):
+            model_input = pipe.scheduler.scale_model_input(torch.cat([latents] * 2), timestep)
+            unconditional, conditional = predict(index, model_input, timestep, embeddings).chunk(2)
+            noise = unconditional + guidance_scale * (conditional - unconditional)
+            latents = pipe.scheduler.step(noise, timestep, latents, **extra, return_dict=False)[0]
+            latents = step_end(pipe, index, timestep, {"latents": latents})["latents"]
+        image = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False, generator=generator)[0]
+        return pipe.image_processor.postprocess(image, output_type="pil", do_denormalize=[True] * image.shape[0])
 
 
 @contextmanager
@@ -217,3 +264,23 @@ def capture_unet_inputs(variant: Variant, outputs: bool = False):
         yield calls
     finally:
         unet.forward = original
+
+
+@contextmanager
+def capture_shallow_inputs(variant: Variant):
+    """As capture_unet_inputs, for step caching's shallow graph: its inputs, the cached feature among them."""
+    if not variant.step_graphs:
+        raise BadArgument(f"{variant.name} caches no steps: it has no shallow graph to record")
+    shallow, calls = variant.step_graphs[1], []
+    original = shallow.forward
+
+    def recording_forward(sample, timestep, encoder_hidden_states, feature):
+        calls.append({name: _numpy(value) for name, value in zip(UNET_INPUTS + (STEP_FEATURE,),
+                                                                 (sample, timestep, encoder_hidden_states, feature))})
+        return original(sample, timestep, encoder_hidden_states, feature)
+
+    shallow.forward = recording_forward
+    try:
+        yield calls
+    finally:
+        shallow.forward = original

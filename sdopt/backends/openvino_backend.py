@@ -1,5 +1,8 @@
 """OpenVINO through optimum-intel's pipeline: IR with static shapes, compiled with explicit settings."""
-from .base import Variant
+import numpy as np
+import torch
+
+from .base import SHALLOW_UNET, STEP_FEATURE, Variant
 
 # Read back from every compiled component: what the runtime really uses, whatever was asked for.
 READ_BACK = ("INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS",
@@ -29,12 +32,20 @@ class OpenVINOVariant(Variant):
 
     def compile(self) -> None:
         self.pipe.compile()
+        if self.step_graphs:
+            self.step_graphs[1].compile()
+
+    def _step_graphs(self) -> tuple:
+        from ..ir import IR
+        return FullGraph(self.pipe.unet), ShallowGraph(self.folder / SHALLOW_UNET / IR, self.config)
 
     def settings_in_force(self) -> dict:
         """Threads, and each compiled component's precision, performance hint, streams and pinning."""
         found = super().settings_in_force()
-        for name in COMPILED_COMPONENTS:
-            compiled = getattr(self.pipe, name).request
+        components = {name: getattr(self.pipe, name).request for name in COMPILED_COMPONENTS}
+        if self.step_graphs:
+            components[SHALLOW_UNET] = self.step_graphs[1].compiled
+        for name, compiled in components.items():
             if compiled is None:
                 found[name] = "not compiled"
                 continue
@@ -59,3 +70,44 @@ class OpenVINOVariant(Variant):
 
     def _unet_call(self, sample, timestep, encoder_hidden_states):
         return self.pipe.unet(sample=sample, timestep=timestep, encoder_hidden_states=encoder_hidden_states)
+
+
+class FullGraph:
+    """Step caching's full graph: the pipeline's own UNet IR, which returns the cached feature as its second
+    output."""
+
+    def __init__(self, unet):
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        outputs = self.unet(sample=sample, timestep=timestep, encoder_hidden_states=encoder_hidden_states,
+                            return_dict=True)
+        feature = outputs.pop(STEP_FEATURE)
+        return next(iter(outputs.values())), feature
+
+    def __call__(self, *args):
+        return self.forward(*args)
+
+
+class ShallowGraph:
+    """Step caching's shallow graph, compiled with the pipeline's settings; takes the full graph's feature."""
+
+    def __init__(self, path, config: dict):
+        import openvino as ov
+        self.core, self.config = ov.Core(), config
+        self.model = self.core.read_model(path)
+        self.timestep_shape = tuple(self.model.input("timestep").get_partial_shape().to_shape())
+        self.compiled = None
+
+    def compile(self) -> None:
+        self.compiled = self.core.compile_model(self.model, "CPU", self.config)
+        self.request = self.compiled.create_infer_request()
+        self.model = None  # what compilation no longer needs
+
+    def forward(self, sample, timestep, encoder_hidden_states, feature):
+        inputs = {"sample": np.asarray(sample), "timestep": np.asarray(timestep).reshape(self.timestep_shape),
+                  "encoder_hidden_states": np.asarray(encoder_hidden_states), STEP_FEATURE: np.asarray(feature)}
+        return torch.from_numpy(self.request.infer(inputs)[0].copy())
+
+    def __call__(self, *args):
+        return self.forward(*args)

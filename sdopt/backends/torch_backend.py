@@ -21,6 +21,11 @@ class TorchVariant(Variant):
             self.tome = apply_tome(pipe.unet, **json.loads((self.folder / "tome.json").read_text()))
         return pipe
 
+    def _step_graphs(self) -> tuple:
+        from ..deepcache import FullUNet, ShallowUNet
+        branch = self.step_cache["branch"]
+        return FullUNet(self.pipe.unet, branch), ShallowUNet(self.pipe.unet, branch)
+
     def settings_in_force(self) -> dict:
         return super().settings_in_force() | {"dtype": str(self.pipe.unet.dtype).removeprefix("torch.")}
 
