@@ -12,7 +12,7 @@ from .artifacts import library_versions
 from .cache import Cache
 from .errors import BadArgument, UnknownName
 from .methods import METHOD_OPTIONS, METHODS, BuildContext
-from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
+from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TODO_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
 
@@ -30,6 +30,9 @@ def key_material(recipe: Recipe) -> dict:
             data.pop(name)
     if not recipe.cache_interval:  # nor one that caches no steps DeepCache's
         for name in STEP_CACHE_OPTIONS:
+            data.pop(name)
+    if not recipe.todo_factor:  # nor one that downsamples no keys ToDo's
+        for name in TODO_OPTIONS:
             data.pop(name)
     if recipe.training is None:
         data.pop("training")
@@ -67,6 +70,8 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
                                   [m for r, m in METHODS if r == recipe.runtime])
     method = METHODS[(recipe.runtime, recipe.method)]
     static_shapes = backends.get(recipe.runtime).static_shapes
+    if method.check and static_shapes:
+        method.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
     base = build(base_spec(recipe), source, size, cache) if recipe.base else None
     resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
     recipe_key = key_material(resolved)
@@ -97,8 +102,8 @@ def base_spec(recipe: Recipe) -> str:
     `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default, and
     `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way)."""
     base = recipes.get(recipe.base)
-    carried = ((TOME_OPTIONS if base.tome_ratio or base.cache_interval else ())  # step-caching graphs merge too
-               + (STEP_CACHE_OPTIONS if base.cache_interval else ()))
+    tokens = base.tome_ratio or base.todo_factor or base.cache_interval  # step-caching graphs take both too
+    carried = ((TOME_OPTIONS + TODO_OPTIONS if tokens else ()) + (STEP_CACHE_OPTIONS if base.cache_interval else ()))
     changed = {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)}
     return recipe.base + ("[" + ",".join(f"{k}={v}" for k, v in changed.items()) + "]" if changed else "")
 

@@ -41,6 +41,8 @@ class Method:
     # Recipe options only some methods read; a method's key leaves out the ones it does not (so a knob it
     # ignores does not split the cache).
     reads: tuple = ()
+    # Refuses a recipe it cannot build for this model and size, before any base is built: (recipe, latent size).
+    check: Callable | None = None
 
 
 CALIBRATION = ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope")
@@ -119,13 +121,28 @@ def tome_torch(ctx: BuildContext) -> None:
     (ctx.out / "tome.json").write_text(json.dumps(ctx.recipe.tome_settings()))
 
 
-def tome_openvino(ctx: BuildContext) -> None:
+def token_patched_unet(ctx: BuildContext):
+    """The base's torch UNet with the recipe's token merging or token downsampling applied."""
     from diffusers import UNet2DConditionModel
-
-    from .export import convert_unet
-    from .tome import apply_tome
     unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(ctx.base) / "unet").eval()
-    apply_tome(unet, **ctx.recipe.tome_settings())
+    if ctx.recipe.tome_ratio:
+        from .tome import apply_tome
+        apply_tome(unet, **ctx.recipe.tome_settings())
+    if ctx.recipe.todo_factor:
+        from .todo import apply_todo
+        apply_todo(unet, **ctx.recipe.todo_settings())
+    return unet
+
+
+def check_todo_grid(recipe, latent: tuple[int, int]) -> None:
+    if recipe.todo_factor:
+        from .todo import check_grid
+        check_grid(recipe.todo_factor, recipe.todo_max_downsample, *latent)
+
+
+def tome_openvino(ctx: BuildContext) -> None:
+    from .export import convert_unet
+    unet = token_patched_unet(ctx)
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"converting the UNet with token merging (ratio {ctx.recipe.tome_ratio}) to OpenVINO IR"):
         convert_unet(unet, ctx.base / "unet" / IR, ctx.out / "unet" / IR)
@@ -143,22 +160,32 @@ def deepcache_torch(ctx: BuildContext) -> None:
 def deepcache_openvino(ctx: BuildContext) -> None:
     """Two IRs from the base's torch UNet (token-merged as the recipe says): the full UNet, which also returns the
     cached feature, in place of the pipeline's UNet, and the shallow branch under unet_shallow/."""
-    from diffusers import UNet2DConditionModel
-
     from .deepcache import branches, check_deepcache
     from .export import convert_step_graphs
     recipe = ctx.recipe
-    unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(ctx.base) / "unet").eval()
+    unet = token_patched_unet(ctx)
     check_deepcache(recipe.cache_interval, recipe.cache_branch, branches(unet))
-    if recipe.tome_ratio:
-        from .tome import apply_tome
-        apply_tome(unet, **recipe.tome_settings())
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"converting the UNet's full and shallow (branch {recipe.cache_branch}) graphs to "
                         f"OpenVINO IR"):
         convert_step_graphs(unet, recipe.cache_branch, ctx.base / "unet" / IR, ctx.out / "unet" / IR,
                             ctx.out / SHALLOW_UNET / IR)
     (ctx.out / STEP_CACHE_FILE).write_text(json.dumps(recipe.step_cache_settings()))
+
+
+def todo_torch(ctx: BuildContext) -> None:
+    """PyTorch ToDo is a patch applied when the pipeline is opened: the artifact is torch-fp32 plus todo.json."""
+    link_copy(ctx.base, ctx.out)
+    (ctx.out / "todo.json").write_text(json.dumps(ctx.recipe.todo_settings()))
+
+
+def todo_openvino(ctx: BuildContext) -> None:
+    from .export import convert_unet
+    unet = token_patched_unet(ctx)
+    link_copy(ctx.base, ctx.out)
+    with progress.stage(f"converting the UNet with token downsampling (factor {ctx.recipe.todo_factor}) to "
+                        f"OpenVINO IR"):
+        convert_unet(unet, ctx.base / "unet" / IR, ctx.out / "unet" / IR)
 
 
 def weights_only(ctx: BuildContext) -> None:
@@ -187,7 +214,9 @@ METHODS = {
     ("torch", "tome"): Method(tome_torch, version=3),
     ("openvino", "tome"): Method(tome_openvino, version=3),
     ("torch", "deepcache"): Method(deepcache_torch),
-    ("openvino", "deepcache"): Method(deepcache_openvino),
+    ("openvino", "deepcache"): Method(deepcache_openvino, check=check_todo_grid),
+    ("torch", "todo"): Method(todo_torch),  # torch has no fixed size: its patch refuses a grid when it meets one
+    ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid),
     ("openvino", "weights-only"): Method(weights_only),
     ("openvino", "perturb"): Method(perturb, reads=("noise",)),
 }

@@ -8,12 +8,14 @@ from dataclasses import dataclass, fields, replace
 from .errors import BadArgument, UnknownName
 from .isa import has_int8_dot_product
 from .deepcache import CACHE_INTERVAL, check_deepcache
+from .todo import check_todo
 from .tome import TOME_DOWNSAMPLES, TOME_MAX_RATIO, check_tome  # noqa: F401  (the limits recipes are held to)
 
 OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
 INT8_SCOPES = ("auto", "all", "conv-only")
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
 STEP_CACHE_OPTIONS = ("cache_interval", "cache_branch")
+TODO_OPTIONS = ("todo_factor", "todo_max_downsample")
 
 
 WORLD_DATA = "world"
@@ -117,6 +119,10 @@ class Recipe:
     # only the shallow branch `cache_branch` (0: the shallowest); 0 is off.
     cache_interval: int = 0
     cache_branch: int = 0
+    # Token downsampling (sdopt/todo.py): self-attention's keys and values on a grid todo_factor times coarser in
+    # each direction, in blocks at most `todo_max_downsample` below the latent's resolution; 0 is off.
+    todo_factor: int = 0
+    todo_max_downsample: int = 1
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -130,6 +136,10 @@ class Recipe:
     def tome_settings(self) -> dict:
         """apply_tome's keyword arguments: the tome_* fields without the prefix."""
         return {name.removeprefix("tome_"): getattr(self, name) for name in TOME_OPTIONS}
+
+    def todo_settings(self) -> dict:
+        """apply_todo's keyword arguments."""
+        return {name.removeprefix("todo_"): getattr(self, name) for name in TODO_OPTIONS}
 
     def step_cache_settings(self) -> dict:
         return {"interval": self.cache_interval, "branch": self.cache_branch}
@@ -156,6 +166,11 @@ class Recipe:
         check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
         if recipe.cache_interval or "cache_interval" in options or "cache_branch" in options:
             check_deepcache(recipe.cache_interval, recipe.cache_branch)
+        if recipe.todo_factor or set(options) & set(TODO_OPTIONS):
+            check_todo(recipe.todo_factor, recipe.todo_max_downsample)
+            if recipe.tome_ratio:
+                raise BadArgument(f"{self.name}: token downsampling (todo_*) and token merging (tome_ratio) both "
+                                  f"rewrite self-attention's tokens; pick one")
         return recipe
 
 
@@ -269,6 +284,14 @@ register(Recipe("ov-deepcache-fp32", f"OpenVINO FP32 with {STEP_CACHING}: two IR
 register(Recipe("ov-deepcache-int8-ptq", "ov-deepcache-fp32 with both IRs int8 (NNCF PTQ, each calibrated on its "
                 "own recorded inputs)", runtime="openvino", method="ptq", base="ov-deepcache-fp32", weights="int8",
                 activations="int8", cache_interval=CACHE_INTERVAL))
+TODO = "token downsampling (ToDo: self-attention keys and values on a 2x coarser grid in the highest-resolution " \
+       "blocks; options todo_factor, todo_max_downsample)"
+register(Recipe("torch-todo", f"PyTorch FP32 with {TODO}", runtime="torch", method="todo", base="torch-fp32",
+                todo_factor=2))
+register(Recipe("ov-todo-fp32", f"OpenVINO FP32 with {TODO} in the UNet's IR", runtime="openvino", method="todo",
+                base="ov-fp32", todo_factor=2))
+register(Recipe("ov-todo-int8-ptq", f"ov-int8-ptq on top of {TODO}", runtime="openvino", method="ptq",
+                base="ov-todo-fp32", weights="int8", activations="int8", todo_factor=2))
 register(Recipe("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
                 "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
                 method="perturb", base="ov-fp32", control=True, noise=0.2))

@@ -122,6 +122,8 @@ def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
         except ValueError:
             raise BadArgument(f"resolution {value!r} is not N or HxW (for example 512 or 512x768)") from None
         value = parts * 2 if len(parts) == 1 else parts
+    elif isinstance(value, int):
+        value = (value, value)
     height, width = (int(v) for v in value)
     if source is not None and source.only_resolution and (height, width) != (source.native_resolution,) * 2:
         side = source.native_resolution

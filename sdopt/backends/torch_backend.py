@@ -1,4 +1,4 @@
-"""PyTorch: the diffusers pipeline as saved, FP32; token merging is a patch applied on opening."""
+"""PyTorch: the diffusers pipeline as saved, FP32; token merging and downsampling are patches applied on opening."""
 import json
 
 import numpy as np
@@ -19,6 +19,10 @@ class TorchVariant(Variant):
         if (self.folder / "tome.json").is_file():
             from ..tome import apply_tome
             self.tome = apply_tome(pipe.unet, **json.loads((self.folder / "tome.json").read_text()))
+        self.todo = None
+        if (self.folder / "todo.json").is_file():
+            from ..todo import apply_todo
+            self.todo = apply_todo(pipe.unet, **json.loads((self.folder / "todo.json").read_text()))
         return pipe
 
     def _step_graphs(self) -> tuple:
