@@ -44,9 +44,14 @@ def check_deepcache(interval: int, branch: int, available: int | None = None, st
                           f"shallowest), got {branch!r}")
 
 
+def is_full_step(index: int, interval: int) -> bool:
+    """The uniform schedule: the full UNet on the first step and every interval-th after it."""
+    return index % interval == 0
+
+
 def schedule(steps: int, interval: int) -> list[bool]:
-    """Per step, whether the full UNet runs: the first step and every interval-th after it (uniform)."""
-    return [step % interval == 0 for step in range(steps)]
+    """Per step, whether the full UNet runs."""
+    return [is_full_step(step, interval) for step in range(steps)]
 
 
 class StepCache:
@@ -60,7 +65,7 @@ class StepCache:
         self.full_calls = self.shallow_calls = 0
 
     def predict(self, index: int, sample, timestep, encoder_hidden_states):
-        if index % self.interval == 0:
+        if is_full_step(index, self.interval):
             noise, self.feature = self.full(sample, timestep, encoder_hidden_states)
             self.full_calls += 1
             return noise

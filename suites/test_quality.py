@@ -85,6 +85,14 @@ def test_prompt_adherence(case, settings, generations, record):
         else:
             by_kind[parsed.kind].append((parsed, np.asarray(image)))
     record(case.variant, case.steps, case.scheduler, "adherence_not_scorable", not_scorable, "images")
+    if case.variant != REFERENCE:  # the same prompts and seeds as the reference's: a paired comparison
+        from bench.probes.adherence import paired_change
+        reference = generations(REFERENCE, case.steps, case.scheduler)
+        change = paired_change([prompt for prompt, *_ in generated], [np.asarray(image) for _, _, image, _ in reference],
+                               [np.asarray(image) for _, _, image, _ in generated])
+        record(case.variant, case.steps, case.scheduler, "adherence_lost", change["lost"], "images")
+        record(case.variant, case.steps, case.scheduler, "adherence_gained", change["gained"], "images")
+        record(case.variant, case.steps, case.scheduler, "adherence_paired_p", change["p"], "p")
     for kind, scored in by_kind.items():
         if not scored:
             continue

@@ -133,8 +133,8 @@ def test_train_shapes_refuses_an_existing_folder_and_other_settings(trained, tmp
 
 def test_the_quality_suite_scores_adherence_on_a_shapes_model(trained, tmp_path, shared_cache, pytester):
     """The quality suite on a (barely trained) shapes model: adherence per attribute for one- and two-object
-    prompts, an out-of-world prompt counted as not scorable, FID against the world's own renders, CLIP score
-    with the model's CLIP, and the report's adherence table."""
+    prompts, an out-of-world prompt counted as not scorable, a variant's adherence paired with torch-fp32's,
+    FID against the world's own renders, CLIP score with the model's CLIP, and the report's adherence table."""
     from pathlib import Path
 
     import pandas as pd
@@ -146,12 +146,16 @@ def test_the_quality_suite_scores_adherence_on_a_shapes_model(trained, tmp_path,
                        "a green triangle above a yellow cross\na photo of a cat\n")
     result = pytester.runpytest_inprocess(
         str(root / "suites" / "test_quality.py"), "-q", "-p", "no:cacheprovider", "--model", str(trained),
-        "--variants", "torch-fp32", "--steps", "2", "--prompts", str(prompts),
+        "--variants", "torch-fp32,torch-tome", "--steps", "2", "--prompts", str(prompts),
         "--results-dir", str(tmp_path / "results"), "--sdopt-cache", str(shared_cache.root),
         "-k", "adherence or fidelity or clip")
     assert result.ret == 0, result.stdout.str()[-3000:]
     run = tmp_path / "results" / "latest"
-    records = pd.read_csv(run / "records.csv").set_index("metric")["value"]
+    every = pd.read_csv(run / "records.csv")
+    records = every[every.variant == "torch-fp32"].set_index("metric")["value"]
+    paired = every[every.variant == "torch-tome"].set_index("metric")["value"]  # prompt by prompt against FP32
+    assert 0 <= paired["adherence_lost"] + paired["adherence_gained"] <= 3 and 0 <= paired["adherence_paired_p"] <= 1
+    assert "adherence_lost" not in records
     assert records["adherence_not_scorable"] == 1
     assert records["adherence_n"] == 2 and records["pair_adherence_n"] == 1
     for metric in ("adherence", "adherence_color", "adherence_position", "pair_adherence_relation"):

@@ -59,6 +59,22 @@ def test_the_scorer_is_right_about_rendered_truth():
     assert right >= 990, right
 
 
+def test_paired_change_counts_prompts_lost_and_gained_against_the_reference():
+    rng = random.Random(3)
+    prompts = world.evaluation_prompts("single", 40)
+    truth = [world.render(world.place(p, rng)) for p in prompts]
+    blank = np.full_like(truth[0], truth[0][0, 0])
+    worse = [blank if i < 12 else image for i, image in enumerate(truth)]  # 12 lost, none gained
+    change = adherence.paired_change([p.text for p in prompts], truth, worse)
+    assert change["lost"] == 12 and change["gained"] == 0 and change["p"] < 0.001
+    back = adherence.paired_change([p.text for p in prompts], worse, truth)
+    assert back["lost"] == 0 and back["gained"] == 12
+    same = adherence.paired_change([p.text for p in prompts], truth, truth)
+    assert same == {"lost": 0, "gained": 0, "p": 1.0}
+    with pytest.raises(adherence.AdherenceError, match="3 prompts for 40 reference"):
+        adherence.paired_change([p.text for p in prompts[:3]], truth, truth)
+
+
 def test_noise_scores_near_zero():
     rng = np.random.default_rng(0)
     prompts = world.evaluation_prompts("single", 100)

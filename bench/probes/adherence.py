@@ -170,3 +170,22 @@ def summarize(prompts: list, images: list) -> dict:
         low, high = wilson_interval(right, trials)
         summary[attribute] = {"rate": right / trials, "low": low, "high": high, "images": trials}
     return summary
+
+
+def paired_change(prompts: list, reference_images: list, images: list) -> dict:
+    """All-correct on the same prompts and seeds, image by image against a reference (torch-fp32): how many the
+    variant gets wrong that the reference got right ("lost"), the reverse ("gained"), and McNemar's exact
+    two-sided p on those discordant pairs. Paired, it sees a change that two separate intervals of 200 images
+    cannot (they overlap until about 6 points apart)."""
+    from scipy.stats import binomtest
+    if not len(prompts) == len(reference_images) == len(images):
+        raise AdherenceError(f"{len(prompts)} prompts for {len(reference_images)} reference and {len(images)} images")
+    lost = gained = 0
+    for prompt, reference, image in zip(prompts, reference_images, images):
+        before, after = score(prompt, reference), score(prompt, image)
+        if before is None or after is None:
+            continue
+        lost += before["all"] and not after["all"]
+        gained += after["all"] and not before["all"]
+    p = binomtest(lost, lost + gained).pvalue if lost + gained else 1.0
+    return {"lost": lost, "gained": gained, "p": float(p)}
