@@ -185,11 +185,15 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
         for metric, value in (("adherence", rate), ("adherence_low", rate - 0.04), ("adherence_high", rate + 0.03),
                               ("adherence_n", 201), ("adherence_color", color), ("pair_adherence", rate / 2)):
             add(metric, value)
+        if variant != "torch-fp32":
+            for metric, value in (("adherence_lost", 9), ("adherence_gained", 2), ("adherence_paired_p", 0.065)):
+                add(metric, value, "images")
     run = write_run(recorder.frame(), {}, tmp_path, run_id="run-x")
     script = _experiment_table()
     assert script.main([str(run), "--order", odd, "torch-fp32"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("| variant | one object, all right [95%] | color |")
+    assert lines[0].startswith("| variant | one object, all right [95%] | color |") and "| lost / gained |" in lines[0]
+    assert "| 9 / 2 (p 0.065) |" in lines[2] and "| 9 / 2" not in lines[3]
     assert lines[2].startswith(f"| `{odd}` | 60.0% [56%-63%], n=201 | 75.0% |") and "| 30.0% |" in lines[2]
     assert "| 90.00 |" in lines[2] and "| 4.00x |" in lines[2]  # FID; torch-fp32's 2.0 s over its 0.5 s
     assert lines[3].startswith("| `torch-fp32` | 95.0% [91%-98%], n=201 | 99.0% |")
