@@ -8,7 +8,7 @@ is the shallowest (DeepCache's default): only `conv_in`, the last up layer and `
 
 Both are plain modules over the UNet's own submodules, so they trace to fixed graphs (one IR each) and any patch
 on those submodules (token merging, token downsampling, fake quantization) is in both. Which of the two runs at
-a step is the denoising loop's choice (`schedule`), never the graph's.
+a step is the denoising loop's choice (`is_full_step`), never the graph's.
 """
 import torch
 from torch import nn
@@ -49,11 +49,6 @@ def is_full_step(index: int, interval: int) -> bool:
     return index % interval == 0
 
 
-def schedule(steps: int, interval: int) -> list[bool]:
-    """Per step, whether the full UNet runs."""
-    return [is_full_step(step, interval) for step in range(steps)]
-
-
 class StepCache:
     """One generation's choice per step: the full graph on schedule (keeping its feature), the shallow graph
     with the last kept feature otherwise. `full` and `shallow` are any callables of the two graphs' signatures,
@@ -62,14 +57,11 @@ class StepCache:
     def __init__(self, full, shallow, interval: int):
         self.full, self.shallow, self.interval = full, shallow, interval
         self.feature = None
-        self.full_calls = self.shallow_calls = 0
 
     def predict(self, index: int, sample, timestep, encoder_hidden_states):
         if is_full_step(index, self.interval):
             noise, self.feature = self.full(sample, timestep, encoder_hidden_states)
-            self.full_calls += 1
             return noise
-        self.shallow_calls += 1
         return self.shallow(sample, timestep, encoder_hidden_states, self.feature)
 
 

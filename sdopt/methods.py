@@ -87,10 +87,7 @@ def qat(ctx: BuildContext) -> None:
     calibration = calibration_samples(ctx.base, recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance)
     examples = training_examples(torch_folder, training, ctx.size, ctx.cache)
     teacher = UNet2DConditionModel.from_pretrained(torch_folder / "unet")  # FP32, never token-merged
-    student_unet = UNet2DConditionModel.from_pretrained(torch_folder / "unet")
-    if recipe.tome_ratio:  # merged before quantization, so training adapts to it
-        from .tome import apply_tome
-        apply_tome(student_unet, **recipe.tome_settings())
+    student_unet = token_patched_unet(ctx)  # merged before quantization, so training adapts to it
     with progress.stage(f"NNCF fake quantization of the torch UNet on {len(calibration)} calibration samples "
                         f"(overflow_fix={recipe.overflow_fix}, scope={recipe.int8_scope})"):
         student = quantize_for_training(student_unet, calibration, recipe)

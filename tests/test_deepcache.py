@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdopt.deepcache import FullUNet, ShallowUNet, branches, check_deepcache, schedule
+from sdopt.deepcache import FullUNet, ShallowUNet, branches, check_deepcache, is_full_step
 from sdopt.errors import BadArgument
 from sdopt.schedulers import SCHEDULERS
 from sdopt.sources import BUILTINS
@@ -73,8 +73,8 @@ def test_the_shallow_branch_runs_a_few_of_the_unets_layers():
 
 
 def test_schedule_and_bad_options():
-    assert schedule(7, 3) == [True, False, False, True, False, False, True]
-    assert schedule(4, 1) == [True] * 4
+    assert [is_full_step(step, 3) for step in range(7)] == [True, False, False, True, False, False, True]
+    assert all(is_full_step(step, 1) for step in range(4))
     check_deepcache(3, 0, available=2, steps=20)
     for interval, branch, message in ((0, 0, "at least 1"), (2.5, 0, "whole number"), (21, 0, "above the 20"),
                                       (3, 2, "0 to 1"), (3, -1, "0 to 1")):

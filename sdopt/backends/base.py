@@ -248,22 +248,8 @@ def _prediction(output):
 def capture_unet_inputs(variant: Variant, outputs: bool = False):
     """Within the block, every UNet call's inputs (and, if asked, its prediction under "output") are
     appended as numpy copies to the yielded list."""
-    unet, calls = variant.pipe.unet, []
-    original = unet.forward
-
-    def recording_forward(sample, timestep, encoder_hidden_states, *args, **kwargs):
-        call = {name: _numpy(value) for name, value in zip(UNET_INPUTS, (sample, timestep, encoder_hidden_states))}
-        result = original(sample, timestep, encoder_hidden_states, *args, **kwargs)
-        if outputs:
-            call["output"] = _numpy(_prediction(result))
-        calls.append(call)
-        return result
-
-    unet.forward = recording_forward
-    try:
+    with _recorded_calls(variant.pipe.unet, UNET_INPUTS, outputs) as calls:
         yield calls
-    finally:
-        unet.forward = original
 
 
 @contextmanager
@@ -271,16 +257,27 @@ def capture_shallow_inputs(variant: Variant):
     """As capture_unet_inputs, for step caching's shallow graph: its inputs, the cached feature among them."""
     if not variant.step_graphs:
         raise BadArgument(f"{variant.name} caches no steps: it has no shallow graph to record")
-    shallow, calls = variant.step_graphs[1], []
-    original = shallow.forward
+    with _recorded_calls(variant.step_graphs[1], UNET_INPUTS + (STEP_FEATURE,)) as calls:
+        yield calls
 
-    def recording_forward(sample, timestep, encoder_hidden_states, feature):
-        calls.append({name: _numpy(value) for name, value in zip(UNET_INPUTS + (STEP_FEATURE,),
-                                                                 (sample, timestep, encoder_hidden_states, feature))})
-        return original(sample, timestep, encoder_hidden_states, feature)
 
-    shallow.forward = recording_forward
+@contextmanager
+def _recorded_calls(owner, names: tuple, outputs: bool = False):
+    """Replace `owner.forward` by one that appends each call's `names` inputs (positional or by keyword) as numpy
+    copies, and if asked its prediction under "output", to the yielded list; restored on exit."""
+    calls, original = [], owner.forward
+
+    def recording_forward(*args, **kwargs):
+        given = dict(zip(names, args)) | {name: kwargs[name] for name in names if name in kwargs}
+        call = {name: _numpy(given[name]) for name in names}
+        result = original(*args, **kwargs)
+        if outputs:
+            call["output"] = _numpy(_prediction(result))
+        calls.append(call)
+        return result
+
+    owner.forward = recording_forward
     try:
         yield calls
     finally:
-        shallow.forward = original
+        owner.forward = original
