@@ -11,7 +11,7 @@ from . import backends, progress, recipes, sources
 from .artifacts import library_versions
 from .cache import Cache
 from .errors import BadArgument, UnknownName
-from .methods import METHOD_OPTIONS, METHODS, BuildContext
+from .methods import METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext
 from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TODO_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
@@ -21,6 +21,8 @@ def key_material(recipe: Recipe) -> dict:
     data = asdict(recipe.resolved())
     data.pop("summary")
     reads = METHODS[(recipe.runtime, recipe.method)].reads
+    if recipe.vae_decoder != "fp32":
+        reads += METHODS[("openvino", VAE_LAYER)].reads
     for unused in METHOD_OPTIONS - set(reads):  # knobs a method ignores must not split the cache
         data.pop(unused)
     if not recipe.control:
@@ -34,6 +36,8 @@ def key_material(recipe: Recipe) -> dict:
     if not recipe.todo_factor:  # nor one that downsamples no keys ToDo's
         for name in TODO_OPTIONS:
             data.pop(name)
+    if recipe.vae_decoder == "fp32":  # the default decoder leaves every existing key as it was
+        data.pop("vae_decoder")
     if recipe.training is None:
         data.pop("training")
     else:
@@ -72,7 +76,13 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     static_shapes = backends.get(recipe.runtime).static_shapes
     if method.check and static_shapes:
         method.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
-    base = build(base_spec(recipe), source, size, cache) if recipe.base else None
+    if recipe.vae_decoder != "fp32":
+        # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
+        # shares its UNet build with the FP32-decoder variant.
+        base = build(recipes.without_option(recipe, "vae_decoder"), source, size, cache)
+        method = METHODS[("openvino", VAE_LAYER)]
+    else:
+        base = build(base_spec(recipe), source, size, cache) if recipe.base else None
     resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
     recipe_key = key_material(resolved)
     material = {"source": source.fingerprint(), "recipe": recipe_key, "versions": library_versions(),
@@ -81,6 +91,9 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
         material["data_sha256"] = sources.hash_folder(Path(recipe.training.data))
     if method.version > 1:
         material["method_version"] = method.version
+    if recipe.vae_decoder != "fp32":
+        from .inputs import VAE_CALIBRATION
+        material["vae_calibration"] = VAE_CALIBRATION
     if static_shapes:
         material["resolution"] = list(size)
     world = source.kind == "shapes"

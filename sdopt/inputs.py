@@ -68,6 +68,28 @@ def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = Fa
     return [samples[i] for i in sorted(samples)]
 
 
+# The VAE decoder's calibration: final latents of this many prompts, each denoised this many steps (fewer would
+# hand the decoder noisier latents than it meets in use).
+VAE_CALIBRATION = {"prompts": 8, "steps": 10}
+
+
+def vae_calibration_samples(base: Path, size, world: bool = False, guidance_scale: float = SD_GUIDANCE) -> list:
+    """The VAE decoder's inputs as the base variant's pipeline hands them to it: final latents over the VAE's
+    scaling factor, one per calibration prompt."""
+    from .backends import open_variant
+    variant = open_variant(base)
+    scaling = float(variant.pipe.vae.config.scaling_factor)
+    prompts = calibration_prompts(VAE_CALIBRATION["prompts"], world)
+    started, samples = time.perf_counter(), []
+    with progress.stage(f"drawing {len(prompts)} final latents for the VAE decoder's calibration"):
+        for index, prompt in enumerate(prompts):
+            latents = variant.generate(prompt, VAE_CALIBRATION["steps"], "pndm", seed=index, height=size[0],
+                                       width=size[1], guidance_scale=guidance_scale).latents
+            samples.append({"latent_sample": (latents / scaling).numpy().astype(np.float32)})
+            progress.count("calibration prompts", index + 1, len(prompts), started)
+    return samples
+
+
 def training_examples(torch_folder: Path, training, size, cache: Cache):
     """Latents and caption embeddings of the training images: a user folder, or (data-free) teacher images."""
     from diffusers import StableDiffusionPipeline

@@ -32,11 +32,11 @@ def advanced_parameters(recipe, graph: str):
     return advanced
 
 
-def quantize(model, samples: list, recipe, graph: str):
-    """nncf.quantize under this policy, on every sample given."""
+def quantize(model, samples: list, recipe, graph: str, model_type="transformer"):
+    """nncf.quantize under this policy, on every sample given; `model_type` None for convolutional networks."""
     import nncf
     with quiet_nncf():
-        return nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
+        return nncf.quantize(model, nncf.Dataset(samples), model_type=model_type and nncf.ModelType(model_type),
                              subset_size=len(samples), ignored_scope=ignored_scope(recipe, graph),
                              advanced_parameters=advanced_parameters(recipe, graph))
 

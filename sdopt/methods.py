@@ -45,6 +45,7 @@ class Method:
     check: Callable | None = None
 
 
+VAE_LAYER = "vae-decoder-int8"
 CALIBRATION = ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope")
 
 
@@ -185,6 +186,22 @@ def todo_openvino(ctx: BuildContext) -> None:
         convert_unet(unet, ctx.base / "unet" / IR, ctx.out / "unet" / IR)
 
 
+def vae_decoder_int8(ctx: BuildContext) -> None:
+    """The base variant with its VAE decoder int8 (weights and activations), calibrated on the final latents the
+    base itself draws: the decoder's real inputs, whatever UNet made them."""
+    import openvino as ov
+
+    from .inputs import VAE_CALIBRATION, vae_calibration_samples
+    from .quantize import quantize_vae_decoder
+    samples = vae_calibration_samples(ctx.base, ctx.size, ctx.world, ctx.guidance)
+    link_copy(ctx.base, ctx.out)
+    with progress.stage(f"NNCF int8 quantization of the VAE decoder on {len(samples)} final latents "
+                        f"({VAE_CALIBRATION['steps']} steps each; overflow_fix={ctx.recipe.overflow_fix}, "
+                        f"scope={ctx.recipe.int8_scope})"):
+        quantized = quantize_vae_decoder(ov.Core().read_model(ctx.base / "vae_decoder" / IR), samples, ctx.recipe)
+    replace_ir(quantized, ctx.out / "vae_decoder" / IR)
+
+
 def weights_only(ctx: BuildContext) -> None:
     from .quantize import compress_weights_int8
     link_copy(ctx.base, ctx.out)
@@ -216,6 +233,8 @@ METHODS = {
     ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid),
     ("openvino", "weights-only"): Method(weights_only),
     ("openvino", "perturb"): Method(perturb, reads=("noise",)),
+    # Not a recipe's method: the layer build() puts over any OpenVINO variant asked for with vae_decoder=int8.
+    ("openvino", VAE_LAYER): Method(vae_decoder_int8, reads=("overflow_fix", "int8_scope")),
 }
 # Options some method reads: every other method's key leaves them out.
 METHOD_OPTIONS = frozenset(name for method in METHODS.values() for name in method.reads)

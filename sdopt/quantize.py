@@ -12,6 +12,12 @@ def quantize_unet(model, samples: list, recipe):
     return int8_policy.quantize(model, samples, recipe, graph="openvino")
 
 
+def quantize_vae_decoder(model, samples: list, recipe):
+    """The VAE decoder IR with int8 weights and activations, calibrated on final latents: a convolutional network,
+    so NNCF's default model type (no transformer-specific patterns)."""
+    return int8_policy.quantize(model, samples, recipe, graph="openvino", model_type=None)
+
+
 def compress_weights_int8(folder: Path) -> None:
     import nncf
     import openvino as ov

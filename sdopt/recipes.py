@@ -16,6 +16,7 @@ INT8_SCOPES = ("auto", "all", "conv-only")
 TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
 STEP_CACHE_OPTIONS = ("cache_interval", "cache_branch")
 TODO_OPTIONS = ("todo_factor", "todo_max_downsample")
+VAE_DECODER_PRECISIONS = ("fp32", "int8")
 
 
 WORLD_DATA = "world"
@@ -123,6 +124,9 @@ class Recipe:
     # each direction, in blocks at most `todo_max_downsample` below the latent's resolution; 0 is off.
     todo_factor: int = 0
     todo_max_downsample: int = 1
+    # The VAE decoder's precision. "int8": NNCF PTQ of the decoder IR, calibrated on the final latents the
+    # variant itself draws; a layer on top of the variant with an FP32 decoder (sdopt/build.py). OpenVINO only.
+    vae_decoder: str = "fp32"
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -166,6 +170,12 @@ class Recipe:
         check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
         if recipe.cache_interval or "cache_interval" in options or "cache_branch" in options:
             check_deepcache(recipe.cache_interval, recipe.cache_branch)
+        if recipe.vae_decoder not in VAE_DECODER_PRECISIONS:
+            raise BadArgument(f"{self.name}: vae_decoder {recipe.vae_decoder!r} is not one of "
+                              f"{', '.join(VAE_DECODER_PRECISIONS)}")
+        if recipe.vae_decoder != "fp32" and recipe.runtime != "openvino":
+            raise BadArgument(f"{self.name}: vae_decoder={recipe.vae_decoder} needs an OpenVINO variant (the "
+                              f"decoder is quantized as an IR); this one runs on {recipe.runtime}")
         if recipe.todo_factor or set(options) & set(TODO_OPTIONS):
             check_todo(recipe.todo_factor, recipe.todo_max_downsample)
             if recipe.tome_ratio:
@@ -200,6 +210,15 @@ def get(name: str) -> Recipe:
     recipe = recipe.with_options(**options)
     label = ",".join(f"{k}={options[k]}" for k in sorted(options) if k not in NOT_IN_KEY)
     return replace(recipe, name=f"{base}[{label}]" if label else base)
+
+
+def without_option(recipe: Recipe, option: str) -> Recipe:
+    """The recipe with `option` back at its registered value, named as `get` would name it."""
+    base, options = parse_spec(recipe.name)
+    options.pop(option, None)
+    label = ",".join(f"{k}={options[k]}" for k in sorted(options) if k not in NOT_IN_KEY)
+    return replace(recipe, name=f"{base}[{label}]" if label else base,
+                   **{option: getattr(REGISTRY[base], option)})
 
 
 def parse_spec(spec: str) -> tuple[str, dict]:

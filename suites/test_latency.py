@@ -11,6 +11,12 @@ import statistics
 
 import numpy as np
 
+from bench.analysis.projection import projected_seconds
+
+# End to end projected to the step counts users run at (bench/analysis/projection.py): checked against a direct
+# run when the case's own step count is one of them.
+PROJECTED_STEPS = (20, 50)
+
 NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae_decode": "vae_decode_median",
          "scheduler_step": "scheduler_step_median", "image_postprocess": "image_postprocess_median",
          "unet_shallow": "unet_shallow_median"}
@@ -62,6 +68,9 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
                   # Fair across unequal calls: all UNet time over all steps, and how many ran the whole UNet.
                   "unet_per_step": 1e3 * sum(calls["unet"] + calls.get("unet_shallow", [])) / (full + shallow),
                   "full_unet_calls": full}
+        for target in PROJECTED_STEPS:
+            values[f"latency_projected_{target}"] = projected_seconds(
+                calls, timings.total, *runner.variant.unet_calls(case.scheduler, target))
         if timings.step_seconds():  # the time between step ends: none with a single step
             values["step_median"] = 1e3 * statistics.median(timings.step_seconds())
         values |= {NAMES[name]: 1e3 * statistics.median(seconds) for name, seconds in calls.items()}

@@ -9,6 +9,11 @@ def test_peak_memory(variant_name, settings, artifact_for, record):
                     settings.threads, settings.guidance)
     record(variant_name, steps, scheduler, "peak_rss", peak["maxrss_mib"], "MiB")
     record(variant_name, steps, scheduler, "peak_rss_sampled", peak["sampled_mib"], "MiB")
+    # What the resident set is made of at the end: private memory, and file pages (mapped weights) the kernel may
+    # reclaim.
+    record(variant_name, steps, scheduler, "rss_private_end", peak["anon_end_mib"], "MiB")
+    record(variant_name, steps, scheduler, "rss_file_end", peak["file_end_mib"], "MiB")
     # The sampler sees the same process from outside: it cannot exceed the kernel's high-water mark by more
     # than the monitor's own rounding, and a probe that measured nothing would read near zero.
     assert 50 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16, peak
+    assert 0 < peak["anon_end_mib"] + peak["file_end_mib"] <= peak["maxrss_mib"] + 1, peak

@@ -4,13 +4,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .frontier import pareto_front
+
 
 MAX_GRIDS = 12  # per (steps, scheduler)
 
 
 def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
-    """Latency against quality, one point per variant and (steps, scheduler): prompt adherence where the run
-    scored it (a shapes model), else PSNR to torch-fp32."""
+    """Latency against quality, one point per variant and (steps, scheduler), and the Pareto front through the
+    variants no other beats on both: prompt adherence where the run scored it (a shapes model), else PSNR to
+    torch-fp32."""
     quality = "adherence" if "adherence" in table and table["adherence"].notna().any() else "psnr"
     if not {"latency_s", quality} <= set(table.columns):
         return None
@@ -20,7 +23,12 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     figure, axis = _axes(4.2)
     for (steps, scheduler), group in points.groupby(["steps", "scheduler"]):
         values = group[quality] * (100 if quality == "adherence" else 1)
-        axis.scatter(group["latency_s"], values, label=f"{steps} steps {scheduler}")
+        dots = axis.scatter(group["latency_s"], values, label=f"{steps} steps {scheduler}")
+        front = pareto_front(group, "latency_s", quality)
+        ordered = group[front].sort_values("latency_s")
+        axis.step(ordered["latency_s"], ordered[quality] * (100 if quality == "adherence" else 1), where="post",
+                  color=dots.get_facecolor()[0], linewidth=1, alpha=0.7,
+                  label=f"Pareto front ({steps} steps {scheduler}): no variant both faster and better")
         if quality == "adherence" and "adherence_low" in group:
             axis.errorbar(group["latency_s"], values, fmt="none", ecolor="grey", elinewidth=0.8,
                           yerr=[values - 100 * group["adherence_low"], 100 * group["adherence_high"] - values])

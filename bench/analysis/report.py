@@ -16,7 +16,8 @@ from .stats import MIN_REPLICATES, median_interval
 
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
 # metric in the records -> column in the summary
-LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms"}
+LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms",
+                   "latency_projected_20": "e2e20_s", "latency_projected_50": "e2e50_s"}
 QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "unet_error": "unet_error",
                    "fid": "fid", "kid": "kid",
                    "fid_samples": "fid_samples", "clip_score": "clip"}
@@ -24,7 +25,8 @@ QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "
 ADHERENCE = ("adherence", "pair_adherence")
 QUALITY_COLUMNS |= {f"{name}{part}": f"{name}{part}" for name in ADHERENCE for part in ("", "_low", "_high", "_n")}
 ATTRIBUTES = ("count", "color", "shape", "size", "position", "relation")
-PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "footprint_total": "footprint_mb"}
+PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "rss_private_end": "private_end_mib",
+                       "footprint_total": "footprint_mb"}
 
 
 def _paired_speedups(rounds: pd.DataFrame | None, metric: str, name: str) -> pd.DataFrame:
@@ -75,7 +77,9 @@ def summary_table(records: pd.DataFrame, rounds: pd.DataFrame | None = None) -> 
                                     aggfunc="median").rename(columns=LATENCY_COLUMNS | QUALITY_COLUMNS).reset_index()
         table.columns.name = None
         for metric, column, speedup in (("latency_median", "latency_s", "speedup"),
-                                        ("unet_call_median", "unet_ms", "unet_speedup")):
+                                        ("unet_call_median", "unet_ms", "unet_speedup"),
+                                        ("latency_projected_20", "e2e20_s", "speedup_20"),
+                                        ("latency_projected_50", "e2e50_s", "speedup_50")):
             if column in table:
                 table = _with_speedup(table, column, speedup, _paired_speedups(rounds, metric, speedup))
     per_variant = records[records.metric.isin(list(PER_VARIANT_COLUMNS))]
@@ -92,16 +96,20 @@ def summary_table(records: pd.DataFrame, rounds: pd.DataFrame | None = None) -> 
 
 
 FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "speedup": "{:.2f}x",
-           "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}", "footprint_mb": "{:.1f}",
+           "e2e20_s": "{:.2f}", "e2e50_s": "{:.2f}", "speedup_20": "{:.2f}x", "speedup_50": "{:.2f}x",
+           "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}",
+           "private_end_mib": "{:.0f}", "footprint_mb": "{:.1f}",
            "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
            "unet_error": "{:.2%}", "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}",
            "adherence": "{:.1%}", "pair_adherence": "{:.1%}"}
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
-           "speedup": "speedup", "unet_speedup": "UNet speedup", "peak_rss_mib": "peak RSS (MiB)",
+           "speedup": "speedup", "unet_speedup": "UNet speedup", "e2e20_s": "20 steps (s, projected)",
+           "e2e50_s": "50 steps (s, projected)", "speedup_20": "speedup at 20", "speedup_50": "speedup at 50",
+           "peak_rss_mib": "peak RSS (MiB)", "private_end_mib": "private at end (MiB)",
            "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
            "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID",
            "fid_samples": "FID n", "clip": "CLIP", "adherence": "adherence", "pair_adherence": "two-object adherence"}
-SPEEDUPS = ("speedup", "unet_speedup")
+SPEEDUPS = ("speedup", "unet_speedup", "speedup_20", "speedup_50")
 
 
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
@@ -221,7 +229,8 @@ NOTES = ("\nspeedup: torch-fp32's time over the variant's in the same round (a r
          "timed generation), the median over rounds and, in brackets, the order-statistic interval of that median "
          "(95% coverage from 6 rounds, 94% at 5; with fewer the coverage is shown and no verdict should rest on it). "
          "footprint: model files on disk (UNet, text encoder, VAE). peak RSS: load + one generation in a fresh "
-         "process. PSNR, SSIM, latent MAD: against the torch-fp32 image from the same latents, steps and scheduler "
+         "process; private at end: its resident memory after the generation less mapped files (OpenVINO maps the "
+         "IR's weights, which then count in RSS as reclaimable page cache, beside its own repacked copy). PSNR, SSIM, latent MAD: against the torch-fp32 image from the same latents, steps and scheduler "
          "(PSNR 100 = identical). UNet error: relative L2 distance of the UNet's predictions to torch-fp32's on the "
          "same inputs (recorded from torch-fp32's generations). FID/KID: against the torch-fp32 images unless a "
          "reference folder was given (torch-fp32 against its own images is exactly 0); FID n is the number of "

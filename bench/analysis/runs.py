@@ -13,7 +13,8 @@ import pandas as pd
 from .records import COLUMNS, ROUND_COLUMNS
 
 KEY = ["model", "variant", "steps", "scheduler", "resolution", "metric"]
-SECONDS = ("latency_median", "latency_min", "load", "compile", "first_call")
+SECONDS = ("latency_median", "latency_min", "load", "compile", "first_call", "latency_projected_20",
+           "latency_projected_50")
 COUNTS = ("full_unet_calls",)
 
 

@@ -129,6 +129,18 @@ class Variant:
             self._schedulers[name] = schedulers.make(name, self._own_scheduler)
         return self._schedulers[name]
 
+    def unet_calls(self, scheduler: str, steps: int) -> tuple[int, int]:
+        """(UNet calls, of which full) a generation of `steps` steps makes with `scheduler`: schedulers may add
+        calls (PNDM's warm-up step), and step caching runs the full UNet only on its schedule."""
+        from ..deepcache import is_full_step
+        check_steps(steps)
+        made = schedulers.make(scheduler, self._own_scheduler)
+        made.set_timesteps(steps, device="cpu")
+        calls = len(made.timesteps)
+        if not self.step_cache:
+            return calls, calls
+        return calls, sum(is_full_step(index, self.step_cache["interval"]) for index in range(calls))
+
     def predict_noise(self, sample, timestep, encoder_hidden_states):
         """One UNet call on given inputs (numpy), whatever the runtime: for teacher-forced comparisons."""
         with torch.inference_mode():

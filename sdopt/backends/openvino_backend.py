@@ -31,7 +31,10 @@ class OpenVINOVariant(Variant):
                                                          ov_config=self.config)
 
     def compile(self) -> None:
-        self.pipe.compile()
+        # Not pipe.compile(): that also compiles the VAE encoder, which text-to-image never runs (optimum compiles
+        # a part on its first call if it is ever needed) and which would only add its weights to the resident set.
+        for name in COMPILED_COMPONENTS:
+            getattr(self.pipe, name).compile()
         if self.step_graphs:
             self.step_graphs[1].compile()
 

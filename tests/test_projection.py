@@ -1,0 +1,88 @@
+"""Projecting end to end to another step count: exact on a generation made of the parts it models, driven by
+the calls a scheduler and step caching really make, and the Pareto front of the speed/quality plot."""
+import pandas as pd
+import pytest
+
+from bench.analysis.frontier import pareto_front
+from bench.analysis.projection import projected_seconds
+
+
+def generation(steps: int, interval: int = 1, full=1.0, shallow=0.2, step=0.01, glue=0.005):
+    """Timings of a made-up generation with known parts: text 0.3 s, VAE 2 s, post-processing 0.1 s."""
+    calls = {"text_encoder": [0.3], "vae_decode": [2.0], "image_postprocess": [0.1], "scheduler_step": [step] * steps,
+             "unet": [full] * len(range(0, steps, interval))}
+    if interval > 1:
+        calls["unet_shallow"] = [shallow] * (steps - len(calls["unet"]))
+    total = sum(sum(v) for v in calls.values()) + glue * steps
+    return calls, total
+
+
+def test_a_projection_to_another_step_count_equals_a_generation_made_that_long():
+    calls, total = generation(6, interval=3)
+    expected_calls, expected_total = generation(21, interval=3)
+    projected = projected_seconds(calls, total, 21, len(expected_calls["unet"]))
+    assert projected == pytest.approx(expected_total)
+    assert projected_seconds(calls, total, 6, 2) == pytest.approx(total)  # its own length comes back
+    plain, plain_total = generation(4)
+    assert projected_seconds(plain, plain_total, 20, 20) == pytest.approx(generation(20)[1])
+
+
+def test_a_projection_it_cannot_make_is_refused():
+    plain, total = generation(4)
+    with pytest.raises(ValueError, match="needs a measured generation that made some"):
+        projected_seconds(plain, total, 20, 7)
+    with pytest.raises(ValueError, match="is not a generation"):
+        projected_seconds(plain, total, 20, 21)
+
+
+def test_unet_calls_follow_the_scheduler_and_the_caching_schedule(tiny_artifacts):
+    from sdopt.backends import open_variant
+    plain = open_variant(tiny_artifacts["ov-fp32"], compile=False)
+    assert plain.unet_calls("euler", 20) == (20, 20)
+    assert plain.unet_calls("pndm", 20) == (21, 21)  # PNDM's warm-up step is one more call
+    cached = open_variant(tiny_artifacts["ov-deepcache-fp32"], compile=False)
+    assert cached.unet_calls("euler", 20) == (20, 7)  # steps 0, 3, ..., 18
+    assert cached.unet_calls("pndm", 6) == (7, 3)
+
+
+def test_the_pareto_front_holds_the_variants_nothing_beats_on_both():
+    table = pd.DataFrame({"variant": ["slow-good", "fast-bad", "dominated", "tie-slower", "unknown"],
+                          "latency_s": [10.0, 1.0, 5.0, 11.0, None],
+                          "adherence": [0.95, 0.5, 0.4, 0.95, 0.99]})
+    front = pareto_front(table, "latency_s", "adherence")
+    assert table.variant[front].tolist() == ["slow-good", "fast-bad"]
+
+
+def _check_projection():
+    """scripts/check-projection, loaded as a module (a script, not a package member)."""
+    import importlib.machinery
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "check-projection"
+    loader = importlib.machinery.SourceFileLoader("check_projection", str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("check_projection", loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_check_projection_times_a_direct_generation_and_reports_the_difference(tmp_path, shared_cache, monkeypatch,
+                                                                               capsys):
+    import json
+
+    from bench.analysis.records import ROUND_COLUMNS
+    run = tmp_path / "run"
+    run.mkdir()
+    case = dict(model="tiny", steps=4, scheduler="euler", resolution="128x128", variant="torch-fp32",
+                metric="latency_projected_20", unit="s")
+    pd.DataFrame([{**case, "round": i, "value": v} for i, v in enumerate((0.5, 0.4, 0.6))],
+                 columns=ROUND_COLUMNS).to_csv(run / "rounds.csv", index=False)
+    (run / "environment.json").write_text(json.dumps({"threads_used": 2, "generation": {"guidance_scale": 7.5}}))
+    monkeypatch.setenv("SDOPT_CACHE", str(shared_cache.root))
+    script = _check_projection()
+    out = tmp_path / "check.csv"
+    code = script.main([str(run), "--model", "tiny", "--tolerance", "1000", "--out", str(out)])
+    row = pd.read_csv(out).iloc[0]
+    assert code == 0 and row.variant == "torch-fp32" and row.rounds == 3 and row.projected_s == 0.5
+    assert row.direct_s > 0 and row.difference == pytest.approx(row.direct_s / 0.5 - 1)
+    assert "| `torch-fp32` | 0.50 [0.40-0.60] |" in capsys.readouterr().out
+    assert script.main([str(run), "--model", "tiny", "--variants", "ov-fp32"]) == 2  # not in the run: refused
