@@ -200,3 +200,45 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
     assert script.main([str(run), "--order", "ov-int8-qat"]) == 2
     assert "has no records of ov-int8-qat" in capsys.readouterr().err
     assert script.main([str(tmp_path / "missing")]) == 2
+
+
+def _script(name: str):
+    """One of scripts/, loaded as a module."""
+    import importlib.machinery
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / name
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_path):
+    speed = Recorder()
+    for variant, seconds, rss in (("torch-fp32", 200.0, 5400), ("ov-fast", 40.0, 3000), ("ov-lossy", 20.0, 2500)):
+        for index in range(5):
+            for metric, value in (("latency_projected_20", seconds * (1 + index / 100)),
+                                  ("latency_projected_50", 2.4 * seconds), ("latency_median", seconds / 5)):
+                speed.add_round(index, model="sd15-arch", variant=variant, steps=3, scheduler="pndm",
+                                resolution="512x512", metric=metric, value=value, unit="s")
+        speed.add(model="sd15-arch", variant=variant, steps=3, scheduler="pndm", resolution="512x512",
+                  metric="peak_rss", value=rss, unit="MiB")
+    rounds = speed.rounds_frame()
+    records = pd.concat([speed.frame(), rounds.groupby([c for c in rounds.columns if c not in ("round", "value")],
+                                                       as_index=False)["value"].median()[speed.frame().columns]])
+    speed_run = write_run(records, {}, tmp_path, run_id="speed", rounds=rounds)
+    quality = Recorder()
+    for variant, rate, fid in (("torch-fp32", 0.99, 70.0), ("ov-fp32", 0.99, 70.0), ("ov-fast", 0.98, 80.0),
+                               ("ov-lossy", 0.90, 120.0)):
+        for metric, value in (("adherence", rate), ("fid", fid)):
+            quality.add(model="shapes", variant=variant, steps=20, scheduler="pndm", resolution="64x64",
+                        metric=metric, value=value, unit="")
+    quality_run = write_run(quality.frame(), {}, tmp_path, run_id="quality")
+    text = _script("frontier-table").table(speed_run, quality_run)
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()[2:]}
+    assert rows["`ov-fast`"][0] == "40.80" and rows["`ov-fast`"][1].startswith("5.00x [")  # paired by round
+    assert rows["`ov-fast`"][4] == "3000" and rows["`ov-fast`"][-1] == "yes"
+    assert rows["`ov-lossy`"][-1] == "no" and rows["`ov-lossy`"][1].startswith("10.00x")
+    with pytest.raises(ValueError, match="no records of ov-missing"):
+        _script("frontier-table").table(speed_run, quality_run, ["ov-missing"])
