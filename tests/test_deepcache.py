@@ -158,3 +158,16 @@ def test_the_shallow_ir_is_a_small_part_of_the_full_one_and_int8_reaches_both(ti
     assert sum(shallow.values()) < 0.3 * sum(full.values())
     for graph in ("unet", SHALLOW_UNET):
         assert _ops(int8 / graph / IR).get("FakeQuantize", 0) > 0 and "FakeQuantize" not in _ops(fp32 / graph / IR)
+
+
+def test_a_runtime_whose_loop_cannot_switch_graphs_refuses_a_step_caching_artifact(tiny_artifacts):
+    from sdopt.backends.base import Variant
+    from sdopt.backends.openvino_backend import OpenVINOVariant
+
+    class FixedLoop(OpenVINOVariant):  # a runtime that runs one UNet graph per step, as a compiled C++ loop does
+        runtime = "fixed-loop"
+        _step_graphs = Variant._step_graphs
+
+    with pytest.raises(BadArgument, match="the fixed-loop runtime cannot switch graphs between steps"):
+        FixedLoop(tiny_artifacts["ov-deepcache-fp32"])
+    assert FixedLoop(tiny_artifacts["ov-fp32"]).step_cache is None  # a plain artifact opens

@@ -235,7 +235,8 @@ def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_
             quality.add(model="shapes", variant=variant, steps=20, scheduler="pndm", resolution="64x64",
                         metric=metric, value=value, unit="")
     quality_run = write_run(quality.frame(), {}, tmp_path, run_id="quality")
-    text = _script("frontier-table").table(speed_run, quality_run)
+    text = _script("frontier-table").table(speed_run, quality_run, plot=tmp_path / "frontier.png")
+    assert (tmp_path / "frontier.png").stat().st_size > 0
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()[2:]}
     assert rows["`ov-fast`"][0] == "40.80" and rows["`ov-fast`"][1].startswith("5.00x [")  # paired by round
     assert rows["`ov-fast`"][4] == "3000" and rows["`ov-fast`"][-1] == "yes"

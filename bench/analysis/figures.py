@@ -45,6 +45,36 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     return _save(figure, axis, out)
 
 
+def frontier_plot(table: pd.DataFrame, latency: str, quality: str, out: Path, title: str) -> Path | None:
+    """One point per variant (`variant`, `latency`, `quality` in [0, 1] columns, and the quality's interval as
+    `<quality>_low` and `_high` if given), the Pareto front through those no other variant beats on both; a
+    variant whose `holds` column is False is drawn hollow."""
+    points = table.dropna(subset=[latency, quality])
+    if points.empty:
+        return None
+    figure, axis = _axes(4.2)
+    holds = points["holds"] if "holds" in points else pd.Series(True, index=points.index)
+    for kept, style in ((True, {}), (False, {"facecolors": "none", "edgecolors": "C0"})):
+        chosen = points[holds == kept]
+        axis.scatter(chosen[latency], 100 * chosen[quality], label="quality holds" if kept else "quality does not hold",
+                     **style)
+    if {f"{quality}_low", f"{quality}_high"} <= set(points.columns):
+        values = 100 * points[quality]
+        axis.errorbar(points[latency], values, fmt="none", ecolor="grey", elinewidth=0.6,
+                      yerr=[values - 100 * points[f"{quality}_low"], 100 * points[f"{quality}_high"] - values])
+    for index, row in enumerate(points.sort_values(latency).itertuples()):  # labels alternate above and below
+        axis.annotate(row.variant, (getattr(row, latency), 100 * getattr(row, quality)), fontsize=6,
+                      xytext=(4, 5 if index % 2 else -9), textcoords="offset points")
+    front = points[pareto_front(points, latency, quality)].sort_values(latency)
+    axis.step(front[latency], 100 * front[quality], where="post", color="grey", linewidth=1,
+              label="Pareto front: no variant both faster and better")
+    axis.set_xscale("log")
+    axis.set_xlabel("end to end per image (s, log scale, lower is better)")
+    axis.set_ylabel("prompt adherence, all attributes right (%)")
+    axis.set_title(title, fontsize=9)
+    return _save(figure, axis, out)
+
+
 def loss_curves(logs: list[Path], out: Path) -> Path | None:
     """QAT loss per optimizer step (thin) and on the fixed held-out batches (markers), one colour per trained
     variant (its training_log.csv)."""

@@ -18,7 +18,7 @@ PARTS = ("text_encoder", "unet", "vae_decoder")
 
 def memory(stage: str) -> None:
     status = {k: v.split()[0] for k, _, v in (line.partition(":") for line in
-                                                Path("/proc/self/status").read_text().splitlines())}
+                                                Path("/proc/self/status").read_text().splitlines()) if v.strip()}
     mib = {key: int(status[key]) // 1024 for key in ("VmHWM", "VmRSS", "RssAnon", "RssFile")}
     print(f"{mode:10} {stage:20} peak {mib['VmHWM']:6} MiB  resident {mib['VmRSS']:6} = private {mib['RssAnon']:6}"
           f" + file {mib['RssFile']:6}", flush=True)
@@ -29,8 +29,8 @@ from optimum.intel import OVStableDiffusionPipeline  # noqa: E402
 from sdopt.backends.openvino_backend import ov_config  # noqa: E402
 
 if mode == "no-mmap":
-    import optimum.intel.openvino.modeling_diffusion as diffusion
-    diffusion.core.set_property({"ENABLE_MMAP": False})
+    from optimum.intel.openvino import modeling_base
+    modeling_base.core.set_property({"ENABLE_MMAP": False})
 started = time.perf_counter()
 pipe = OVStableDiffusionPipeline.from_pretrained(artifact, export=False, compile=False, ov_config=ov_config(2))
 for name in PARTS:
