@@ -6,6 +6,8 @@ import pytest
 from bench.analysis.frontier import pareto_front
 from bench.analysis.projection import projected_seconds
 
+from test_report import _script
+
 
 def generation(steps: int, interval: int = 1, full=1.0, shallow=0.2, step=0.01, glue=0.005):
     """Timings of a made-up generation with known parts: text 0.3 s, VAE 2 s, post-processing 0.1 s."""
@@ -53,18 +55,6 @@ def test_the_pareto_front_holds_the_variants_nothing_beats_on_both():
     assert table.variant[front].tolist() == ["slow-good", "fast-bad"]
 
 
-def _check_projection():
-    """scripts/check-projection, loaded as a module (a script, not a package member)."""
-    import importlib.machinery
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "scripts" / "check-projection"
-    loader = importlib.machinery.SourceFileLoader("check_projection", str(path))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("check_projection", loader))
-    loader.exec_module(module)
-    return module
-
-
 def test_check_projection_times_a_direct_generation_between_two_projected_ones(tmp_path, shared_cache, monkeypatch,
                                                                                capsys):
     import json
@@ -78,7 +68,7 @@ def test_check_projection_times_a_direct_generation_between_two_projected_ones(t
                  columns=ROUND_COLUMNS).to_csv(run / "rounds.csv", index=False)
     (run / "environment.json").write_text(json.dumps({"threads_used": 2, "generation": {"guidance_scale": 7.5}}))
     monkeypatch.setenv("SDOPT_CACHE", str(shared_cache.root))
-    script = _check_projection()
+    script = _script("check-projection")
     out = tmp_path / "check.csv"
     code = script.main([str(run), "--model", "tiny", "--tolerance", "1000", "--out", str(out)])
     row = pd.read_csv(out).iloc[0]

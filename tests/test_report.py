@@ -160,19 +160,6 @@ def test_adherence_sits_beside_speed_with_its_interval_and_drives_the_tradeoff_p
     assert "tradeoff.png" in html and (run / "tradeoff.png").stat().st_size > 0
 
 
-def _experiment_table():
-    """scripts/experiment-table, loaded as a module (it is a script, not a package member)."""
-    import importlib.machinery
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "scripts" / "experiment-table"
-    spec = importlib.util.spec_from_loader("experiment_table", importlib.machinery.SourceFileLoader("experiment_table",
-                                                                                                  str(path)))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_its_speed(tmp_path, capsys):
     recorder = Recorder()
     odd = "ov-tome-int8-ptq[tome_ratio=0.6,tome_mlp=true]"  # a name with commas, as the experiment's are
@@ -189,7 +176,7 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
             for metric, value in (("adherence_lost", 9), ("adherence_gained", 2), ("adherence_paired_p", 0.065)):
                 add(metric, value, "images")
     run = write_run(recorder.frame(), {}, tmp_path, run_id="run-x")
-    script = _experiment_table()
+    script = _script("experiment-table")
     assert script.main([str(run), "--order", odd, "torch-fp32"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| variant | one object, all right [95%] | color |") and "| lost / gained |" in lines[0]
