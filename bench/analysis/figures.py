@@ -26,9 +26,11 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
         dots = axis.scatter(group["latency_s"], values, label=f"{steps} steps {scheduler}")
         front = pareto_front(group, "latency_s", quality)
         ordered = group[front].sort_values("latency_s")
-        axis.step(ordered["latency_s"], ordered[quality] * (100 if quality == "adherence" else 1), where="post",
-                  color=dots.get_facecolor()[0], linewidth=1, alpha=0.7,
-                  label=f"Pareto front ({steps} steps {scheduler}): no variant both faster and better")
+        on_front = ordered[quality] * (100 if quality == "adherence" else 1)
+        axis.step(ordered["latency_s"], on_front, where="post", color=dots.get_facecolor()[0], linewidth=1,
+                  alpha=0.7)
+        axis.scatter(ordered["latency_s"], on_front, s=160, facecolors="none", edgecolors=dots.get_facecolor()[0],
+                     label=f"Pareto front ({steps} steps {scheduler}): no variant both faster and better")
         if quality == "adherence" and "adherence_low" in group:
             axis.errorbar(group["latency_s"], values, fmt="none", ecolor="grey", elinewidth=0.8,
                           yerr=[values - 100 * group["adherence_low"], 100 * group["adherence_high"] - values])
