@@ -208,17 +208,20 @@ def get(name: str) -> Recipe:
     if not options:
         return recipe
     recipe = recipe.with_options(**options)
+    return replace(recipe, name=spec_name(base, options))
+
+
+def spec_name(base: str, options: dict) -> str:
+    """A variant's name: the registered name, and the options that change what it makes, sorted, in brackets."""
     label = ",".join(f"{k}={options[k]}" for k in sorted(options) if k not in NOT_IN_KEY)
-    return replace(recipe, name=f"{base}[{label}]" if label else base)
+    return f"{base}[{label}]" if label else base
 
 
 def without_option(recipe: Recipe, option: str) -> Recipe:
     """The recipe with `option` back at its registered value, named as `get` would name it."""
     base, options = parse_spec(recipe.name)
     options.pop(option, None)
-    label = ",".join(f"{k}={options[k]}" for k in sorted(options) if k not in NOT_IN_KEY)
-    return replace(recipe, name=f"{base}[{label}]" if label else base,
-                   **{option: getattr(REGISTRY[base], option)})
+    return replace(recipe, name=spec_name(base, options), **{option: getattr(REGISTRY[base], option)})
 
 
 def parse_spec(spec: str) -> tuple[str, dict]:

@@ -24,13 +24,9 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     for (steps, scheduler), group in points.groupby(["steps", "scheduler"]):
         values = group[quality] * (100 if quality == "adherence" else 1)
         dots = axis.scatter(group["latency_s"], values, label=f"{steps} steps {scheduler}")
-        front = pareto_front(group, "latency_s", quality)
-        ordered = group[front].sort_values("latency_s")
-        on_front = ordered[quality] * (100 if quality == "adherence" else 1)
-        axis.step(ordered["latency_s"], on_front, where="post", color=dots.get_facecolor()[0], linewidth=1,
-                  alpha=0.7)
-        axis.scatter(ordered["latency_s"], on_front, s=160, facecolors="none", edgecolors=dots.get_facecolor()[0],
-                     label=f"Pareto front ({steps} steps {scheduler}): no variant both faster and better")
+        _draw_front(axis, group, "latency_s", quality, 100 if quality == "adherence" else 1,
+                    dots.get_facecolor()[0], f"Pareto front ({steps} steps {scheduler}): no variant both faster and "
+                    f"better")
         if quality == "adherence" and "adherence_low" in group:
             axis.errorbar(group["latency_s"], values, fmt="none", ecolor="grey", elinewidth=0.8,
                           yerr=[values - 100 * group["adherence_low"], 100 * group["adherence_high"] - values])
@@ -67,14 +63,20 @@ def frontier_plot(table: pd.DataFrame, latency: str, quality: str, out: Path, ti
     for index, row in enumerate(points.sort_values(latency).itertuples()):  # labels alternate above and below
         axis.annotate(row.variant, (getattr(row, latency), 100 * getattr(row, quality)), fontsize=6,
                       xytext=(4, 5 if index % 2 else -9), textcoords="offset points")
-    front = points[pareto_front(points, latency, quality)].sort_values(latency)
-    axis.step(front[latency], 100 * front[quality], where="post", color="grey", linewidth=1,
-              label="Pareto front: no variant both faster and better")
+    _draw_front(axis, points, latency, quality, 100, "grey", "Pareto front: no variant both faster and better")
     axis.set_xscale("log")
     axis.set_xlabel("end to end per image (s, log scale, lower is better)")
     axis.set_ylabel("prompt adherence, all attributes right (%)")
     axis.set_title(title, fontsize=9)
     return _save(figure, axis, out)
+
+
+def _draw_front(axis, points: pd.DataFrame, latency: str, quality: str, scale: float, color, label: str) -> None:
+    """The Pareto front of `points`: a step line through its variants, each ringed (a front of one shows too)."""
+    front = points[pareto_front(points, latency, quality)].sort_values(latency)
+    values = scale * front[quality]
+    axis.step(front[latency], values, where="post", color=color, linewidth=1, alpha=0.7)
+    axis.scatter(front[latency], values, s=160, facecolors="none", edgecolors=color, label=label)
 
 
 def loss_curves(logs: list[Path], out: Path) -> Path | None:
