@@ -53,6 +53,13 @@ def pytest_configure(config):
         Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
 
 
+def pytest_report_header(config):
+    """What --runtimes asked for and left out, with the reason, where every run's output starts."""
+    if config.option.collectonly or not getattr(config.option, "runtimes", None):
+        return None
+    return [f"sdopt-bench: not run: {name}: {why}" for name, why in settings_of(config).refused] or None
+
+
 def pytest_generate_tests(metafunc):
     if not {"case", "variant_name"} & set(metafunc.fixturenames):
         return

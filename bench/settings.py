@@ -28,6 +28,9 @@ class Option:
 OPTIONS = (
     Option("model", "tiny", "tiny (default), sd15-arch, a hub id or a diffusers folder"),
     Option("variants", "all", "comma-separated variants, or 'all' (see `sdopt list`)"),
+    Option("runtimes", None, "comma-separated runtimes every OpenVINO variant runs on, side by side: openvino (the "
+                             "optimum-intel Python pipeline), genai (OpenVINO GenAI's C++ pipeline on the same IRs); "
+                             "default: the runtime each variant names"),
     Option("steps", "4", "comma-separated step counts"),
     Option("schedulers", "pndm", "comma-separated scheduler names"),
     Option("resolution", None, "N or HxW; default: the model's native size"),
@@ -87,6 +90,7 @@ class Settings:
     fid_reference: Path | None
     clip_model: str | None
     world: bool = False  # a shapes model: prompts, FID reference and adherence come from its world
+    refused: tuple = ()  # (variant, why): what --runtimes asked for that its runtime cannot run
     options: tuple = ()  # (name, value) as given: what `pytest_args` hands back
 
     @property
@@ -119,6 +123,9 @@ class Settings:
                     else sdopt.recipes.split_specs(opt["variants"]))
         for name in variants:
             sdopt.get_recipe(name)
+        refused = {}
+        if opt["runtimes"]:
+            variants, refused = sdopt.recipes.on_runtimes(variants, _split(opt["runtimes"]))
         for name in _split(opt["schedulers"]):
             schedulers.check(name)
         try:
@@ -163,7 +170,7 @@ class Settings:
                    int(opt["rounds"]), bool(opt["interleave"]), opt["threads"], sdopt.Cache(opt["sdopt_cache"]),
                    bool(opt["rebuild"]), bool(opt["profile"]), Path(opt["results_dir"]),
                    prompts[:int(quality_prompts)], seeds, fid_reference, clip_model, world,
-                   tuple(sorted(given.items())))
+                   tuple(sorted(given.items())), tuple(refused.items()))
 
 
 def _checked(option: str, check, value):

@@ -10,9 +10,9 @@ from .cache import MANIFEST, read_manifest
 LIBRARIES = ("torch", "diffusers", "transformers", "openvino", "nncf", "optimum-intel")
 
 
-def library_versions() -> dict:
+def library_versions(names=LIBRARIES) -> dict:
     found = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:

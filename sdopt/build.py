@@ -11,7 +11,7 @@ from . import backends, progress, recipes, sources
 from .artifacts import library_versions
 from .cache import Cache
 from .errors import BadArgument, UnknownName
-from .methods import METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext
+from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext
 from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TODO_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
@@ -20,7 +20,7 @@ def key_material(recipe: Recipe) -> dict:
     """What decides the artifact's content (the one-line summary does not)."""
     data = asdict(recipe.resolved())
     data.pop("summary")
-    reads = METHODS[(recipe.runtime, recipe.method)].reads
+    reads = METHODS[(recipes.built_on(recipe), recipe.method)].reads
     if recipe.vae_decoder != "fp32":
         reads += METHODS[("openvino", VAE_LAYER)].reads
     for unused in METHOD_OPTIONS - set(reads):  # knobs a method ignores must not split the cache
@@ -69,14 +69,18 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     size = parse_resolution(resolution, source)
     source_folder = materialize(source, cache)
     recipe = for_source(recipe, source)
-    if (recipe.runtime, recipe.method) not in METHODS:
-        raise UnknownName(f"method of the {recipe.runtime} runtime", recipe.method,
-                                  [m for r, m in METHODS if r == recipe.runtime])
-    method = METHODS[(recipe.runtime, recipe.method)]
+    runtime = recipes.built_on(recipe)
+    if (runtime, recipe.method) not in METHODS:
+        raise UnknownName(f"method of the {runtime} runtime", recipe.method, [m for r, m in METHODS if r == runtime])
+    method = METHODS[(runtime, recipe.method)]
     static_shapes = backends.get(recipe.runtime).static_shapes
     if method.check and static_shapes:
         method.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
-    if recipe.vae_decoder != "fp32":
+    if recipe.runtime != runtime:
+        # The same variant for the runtime its artifact is built for, with this runtime's own files added.
+        base = build(recipes.without_option(recipe, "runtime"), source, size, cache)
+        method = METHODS[(recipe.runtime, GENAI_LAYER)]
+    elif recipe.vae_decoder != "fp32":
         # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
         # shares its UNet build with the FP32-decoder variant.
         base = build(recipes.without_option(recipe, "vae_decoder"), source, size, cache)
@@ -94,6 +98,8 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
     if recipe.vae_decoder != "fp32":
         from .inputs import VAE_CALIBRATION
         material["vae_calibration"] = VAE_CALIBRATION
+    if recipe.runtime != runtime:  # the layer's own tools (not in every key: that would rebuild every variant)
+        material["layer_versions"] = library_versions(("openvino-genai", "openvino-tokenizers"))
     if static_shapes:
         material["resolution"] = list(size)
     world = source.kind == "shapes"

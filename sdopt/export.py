@@ -104,3 +104,16 @@ def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = Fal
         from openvino._offline_transformations import compress_quantize_weights_transformation
         compress_quantize_weights_transformation(model)
     replace_ir(model, out)
+
+
+def export_tokenizer(tokenizer_folder: Path, out_xml: Path) -> None:
+    """The Hugging Face tokenizer in `tokenizer_folder` as an OpenVINO model (openvino-tokenizers), which is how
+    OpenVINO GenAI tokenizes: the same ids, computed in the runtime, with no Python at inference."""
+    import openvino as ov
+    from openvino_tokenizers import convert_tokenizer
+    from transformers import AutoTokenizer
+    tokenizer = convert_tokenizer(AutoTokenizer.from_pretrained(str(tokenizer_folder)))
+    out_xml.parent.mkdir(parents=True, exist_ok=True)
+    out_xml.unlink(missing_ok=True)  # may be a hard link into the base artifact
+    out_xml.with_suffix(".bin").unlink(missing_ok=True)
+    ov.save_model(tokenizer, out_xml)

@@ -14,7 +14,7 @@ from . import progress
 from .artifacts import link_copy, torch_artifact_of
 from .backends.base import SD_GUIDANCE, SHALLOW_UNET, STEP_CACHE_FILE
 from .cache import Cache, key_of
-from .errors import ModelNotFound
+from .errors import BadArgument, ModelNotFound
 from .inputs import calibration_samples, training_examples
 from .ir import IR, replace_ir
 
@@ -46,6 +46,7 @@ class Method:
 
 
 VAE_LAYER = "vae-decoder-int8"
+GENAI_LAYER = "genai-files"
 CALIBRATION = ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope")
 
 
@@ -202,6 +203,19 @@ def vae_decoder_int8(ctx: BuildContext) -> None:
     replace_ir(quantized, ctx.out / "vae_decoder" / IR)
 
 
+def genai_files(ctx: BuildContext) -> None:
+    """The base OpenVINO variant with what OpenVINO GenAI's Text2ImagePipeline needs beside the IRs: the tokenizer
+    as an OpenVINO model. A variant GenAI cannot drive is refused before anything is written."""
+    from .backends.genai_backend import TOKENIZER_IR, layout_problems, standard_unet_problem
+    from .export import export_tokenizer
+    problems = layout_problems(ctx.base) + list(filter(None, [standard_unet_problem(ctx.base / "unet" / IR)]))
+    if problems:
+        raise BadArgument(f"{ctx.recipe.name} cannot run on OpenVINO GenAI: " + "; ".join(problems))
+    link_copy(ctx.base, ctx.out)
+    with progress.stage("converting the tokenizer to an OpenVINO model (openvino-tokenizers) for GenAI"):
+        export_tokenizer(ctx.base / "tokenizer", ctx.out / TOKENIZER_IR)
+
+
 def weights_only(ctx: BuildContext) -> None:
     from .quantize import compress_weights_int8
     link_copy(ctx.base, ctx.out)
@@ -235,6 +249,8 @@ METHODS = {
     ("openvino", "perturb"): Method(perturb, reads=("noise",)),
     # Not a recipe's method: the layer build() puts over any OpenVINO variant asked for with vae_decoder=int8.
     ("openvino", VAE_LAYER): Method(vae_decoder_int8, reads=("overflow_fix", "int8_scope")),
+    # Nor this: the layer build() puts over any OpenVINO variant asked for with runtime=genai.
+    ("genai", GENAI_LAYER): Method(genai_files),
 }
 # Options some method reads: every other method's key leaves them out.
 METHOD_OPTIONS = frozenset(name for method in METHODS.values() for name in method.reads)

@@ -17,6 +17,9 @@ TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn
 STEP_CACHE_OPTIONS = ("cache_interval", "cache_branch")
 TODO_OPTIONS = ("todo_factor", "todo_max_downsample")
 VAE_DECODER_PRECISIONS = ("fp32", "int8")
+# Runtimes that run another runtime's artifacts with a few files of their own added (sdopt/build.py): OpenVINO
+# GenAI opens the OpenVINO variants' IR folders. The option runtime=genai asks for one.
+RUNTIME_LAYERS = {"genai": "openvino"}
 
 
 WORLD_DATA = "world"
@@ -94,7 +97,7 @@ SHAPES_STEPS = 400
 class Recipe:
     name: str
     summary: str
-    runtime: str  # "torch" | "openvino"
+    runtime: str  # "torch" | "openvino" | "genai" (an OpenVINO variant asked for with runtime=genai)
     method: str = "none"  # a build method of this runtime (sdopt/methods.py): "none", "ptq", "qat", "tome", ...
     base: str | None = None  # the recipe whose artifact this one starts from
     weights: str = "fp32"
@@ -176,12 +179,31 @@ class Recipe:
         if recipe.vae_decoder != "fp32" and recipe.runtime != "openvino":
             raise BadArgument(f"{self.name}: vae_decoder={recipe.vae_decoder} needs an OpenVINO variant (the "
                               f"decoder is quantized as an IR); this one runs on {recipe.runtime}")
+        if recipe.runtime != self.runtime:
+            check_runtime_layer(self, recipe)
         if recipe.todo_factor or set(options) & set(TODO_OPTIONS):
             check_todo(recipe.todo_factor, recipe.todo_max_downsample)
             if recipe.tome_ratio:
                 raise BadArgument(f"{self.name}: token downsampling (todo_*) and token merging (tome_ratio) both "
                                   f"rewrite self-attention's tokens; pick one")
         return recipe
+
+
+def check_runtime_layer(registered: Recipe, recipe: Recipe) -> None:
+    """Refuse a runtime the registered variant's artifact cannot be opened on, before anything is built."""
+    if RUNTIME_LAYERS.get(recipe.runtime) != registered.runtime:
+        layered = [name for name, under in RUNTIME_LAYERS.items() if under == registered.runtime]
+        raise BadArgument(f"{registered.name} runs on {registered.runtime}; runtime={recipe.runtime} is not one it "
+                          f"can be opened on (" + (f"the other: {', '.join(layered)}" if layered else "no other") + ")")
+    if recipe.cache_interval:
+        raise BadArgument(f"{registered.name}: step caching switches between two UNet graphs from step to step, "
+                          f"which needs the project's own loop; {recipe.runtime} runs its own loop in C++ over one "
+                          f"UNet, so runtime={recipe.runtime} cannot run it")
+
+
+def built_on(recipe: Recipe) -> str:
+    """The runtime whose build methods make this recipe's artifact."""
+    return RUNTIME_LAYERS.get(recipe.runtime, recipe.runtime)
 
 
 REGISTRY: dict[str, Recipe] = {}
@@ -222,6 +244,32 @@ def without_option(recipe: Recipe, option: str) -> Recipe:
     base, options = parse_spec(recipe.name)
     options.pop(option, None)
     return replace(recipe, name=spec_name(base, options), **{option: getattr(REGISTRY[base], option)})
+
+
+def on_runtimes(specs, runtimes) -> tuple[tuple, dict]:
+    """Each OpenVINO variant of `specs` once per runtime in `runtimes` ("openvino" as built, "genai" with
+    runtime=genai), the others as they are: (the specs, {spec a runtime cannot run: why})."""
+    known = ("openvino",) + tuple(RUNTIME_LAYERS)
+    for runtime in runtimes:
+        if runtime not in known:
+            raise UnknownName("runtime", runtime, known)
+    expanded, refused = [], {}
+    for spec in specs:
+        if get(spec).runtime != "openvino":
+            expanded.append(spec)
+            continue
+        for runtime in runtimes:
+            if runtime == "openvino":
+                expanded.append(spec)
+                continue
+            layered = spec[:-1] + f",runtime={runtime}]" if spec.endswith("]") else f"{spec}[runtime={runtime}]"
+            try:
+                get(layered)
+            except BadArgument as exc:
+                refused[layered] = str(exc)
+                continue
+            expanded.append(layered)
+    return tuple(dict.fromkeys(expanded)), refused
 
 
 def parse_spec(spec: str) -> tuple[str, dict]:

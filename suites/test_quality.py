@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import sdopt
 from bench.conventions import REFERENCE
 from bench.probes.quality import (SmallSampleWarning, clip_score, distribution_distance, fidelity,
                                   load_reference_folder, prediction_error, to_tensor)
@@ -43,6 +44,22 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     if distance.warning:
         warnings.warn(SmallSampleWarning(distance.warning))
     assert distance.fid >= -1e-3 and torch.isfinite(torch.tensor(distance.fid))
+
+
+def test_runtime_fidelity(case, generations, record):
+    """A variant on a runtime that opens another runtime's artifact (OpenVINO GenAI over the OpenVINO IRs)
+    against the same artifact on the Python pipeline, from the same latents: what the runtime alone changes."""
+    from sdopt.recipes import RUNTIME_LAYERS, without_option
+    recipe = sdopt.get_recipe(case.variant)
+    if recipe.runtime not in RUNTIME_LAYERS:
+        pytest.skip(f"{case.variant} runs on the runtime its artifact is built for")
+    counterpart = without_option(recipe, "runtime").name
+    theirs, their_latents = _images(generations(counterpart, case.steps, case.scheduler))
+    ours, our_latents = _images(generations(case.variant, case.steps, case.scheduler))
+    paired = fidelity(theirs, ours, their_latents, our_latents)
+    for metric, unit in (("psnr", "dB"), ("ssim", "ratio"), ("latent_mad", "abs")):
+        record(case.variant, case.steps, case.scheduler, f"runtime_{metric}", paired[metric], unit)
+    assert 0 < paired["psnr"] <= 100 and paired["latent_mad"] >= 0
 
 
 def test_unet_prediction_error(case, generations, runner_for, record):

@@ -20,7 +20,7 @@ LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "une
                    "latency_projected_20": "e2e20_s", "latency_projected_50": "e2e50_s"}
 QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "unet_error": "unet_error",
                    "fid": "fid", "kid": "kid",
-                   "fid_samples": "fid_samples", "clip_score": "clip"}
+                   "fid_samples": "fid_samples", "clip_score": "clip", "runtime_psnr": "runtime_psnr"}
 # Prompt adherence on a shapes model: all attributes right at once, with its 95% interval and image count.
 ADHERENCE = ("adherence", "pair_adherence")
 QUALITY_COLUMNS |= {f"{name}{part}": f"{name}{part}" for name in ADHERENCE for part in ("", "_low", "_high", "_n")}
@@ -99,7 +99,7 @@ FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "spe
            "e2e20_s": "{:.2f}", "e2e50_s": "{:.2f}", "speedup_20": "{:.2f}x", "speedup_50": "{:.2f}x",
            "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}",
            "private_end_mib": "{:.0f}", "footprint_mb": "{:.1f}",
-           "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
+           "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "runtime_psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
            "unet_error": "{:.2%}", "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}",
            "adherence": "{:.1%}", "pair_adherence": "{:.1%}"}
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
@@ -107,6 +107,7 @@ HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "U
            "e2e50_s": "50 steps (s, projected)", "speedup_20": "speedup at 20", "speedup_50": "speedup at 50",
            "peak_rss_mib": "peak RSS (MiB)", "private_end_mib": "private at end (MiB)",
            "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
+           "runtime_psnr": "PSNR vs same IRs in Python (dB)",
            "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID",
            "fid_samples": "FID n", "clip": "CLIP", "adherence": "adherence", "pair_adherence": "two-object adherence"}
 SPEEDUPS = ("speedup", "unet_speedup", "speedup_20", "speedup_50")

@@ -8,6 +8,7 @@ from ..cache import read_manifest
 from ..errors import UnknownName
 from .base import (SD_GUIDANCE, SD_VAE_SCALE, Generation, Variant, capture_shallow_inputs, capture_unet_inputs,
                    check_guidance, check_size, check_steps, default_threads, initial_latents)
+from .genai_backend import GenAIVariant
 from .openvino_backend import OpenVINOVariant
 from .torch_backend import TorchVariant
 
@@ -15,7 +16,7 @@ __all__ = ["BACKENDS", "SD_GUIDANCE", "SD_VAE_SCALE", "Generation", "Variant", "
            "capture_unet_inputs", "check_guidance",
            "check_size", "check_steps", "default_threads", "get", "initial_latents", "open_variant"]
 
-BACKENDS: dict[str, type[Variant]] = {"torch": TorchVariant, "openvino": OpenVINOVariant}
+BACKENDS: dict[str, type[Variant]] = {"torch": TorchVariant, "openvino": OpenVINOVariant, "genai": GenAIVariant}
 
 
 def get(runtime: str) -> type[Variant]:

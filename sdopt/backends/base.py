@@ -54,8 +54,16 @@ def check_guidance(scale) -> float:
 
 def initial_latents(seed: int, height: int, width: int, channels: int = SD_LATENT_CHANNELS,
                     scale: int = SD_VAE_SCALE) -> torch.Tensor:
+    return seeded_noise(seed, height, width, channels, scale)[0]
+
+
+def seeded_noise(seed: int, height: int, width: int, channels: int = SD_LATENT_CHANNELS,
+                 scale: int = SD_VAE_SCALE) -> tuple[torch.Tensor, torch.Generator]:
+    """(initial latents, the generator after drawing them): one noise stream per seed, the latents first, then
+    whatever noise the steps draw (ancestral samplers, LCM). diffusers draws so when it makes the latents itself,
+    and so does OpenVINO GenAI's TorchGenerator, so every runtime draws the same noise for a seed."""
     generator = torch.Generator("cpu").manual_seed(seed)
-    return torch.randn((1, channels, height // scale, width // scale), generator=generator)
+    return torch.randn((1, channels, height // scale, width // scale), generator=generator), generator
 
 
 def default_threads() -> int:
@@ -66,6 +74,10 @@ def default_threads() -> int:
 class Generation:
     images: list
     latents: torch.Tensor  # final latents, before VAE decoding
+    # A runtime that times its own parts (GenAI, whose calls Python cannot wrap): part -> seconds of each call,
+    # as the timers of `bench` would have recorded them, and the seconds of each denoising step.
+    parts: dict | None = None
+    step_seconds: list | None = None
 
 
 class Variant:
@@ -84,11 +96,9 @@ class Variant:
         self.resolution = self.manifest["material"].get("resolution")
         self.threads = threads or default_threads()
         self.pipe = self._load(perf_counters)
-        self.pipe.set_progress_bar_config(disable=True)
         # The latent grid comes from the model (the VAE's depth, the UNet's channels), never from SD's constants.
-        self.vae_scale_factor = int(self.pipe.vae_scale_factor)
-        self.latent_channels = int(self.pipe.unet.config.in_channels)
-        self._own_scheduler = self.pipe.scheduler
+        self.vae_scale_factor, self.latent_channels = self._latent_grid()
+        self._own_scheduler = self._shipped_scheduler()
         self._schedulers = {}
         # Step caching (sdopt/deepcache.py): the artifact says so, the subclass gives the two graphs.
         cached = self.folder / STEP_CACHE_FILE
@@ -98,6 +108,15 @@ class Variant:
     def _load(self, perf_counters: bool):
         """The runtime's diffusers-style pipeline for `self.folder`."""
         raise NotImplementedError
+
+    def _latent_grid(self) -> tuple[int, int]:
+        """(VAE scale factor, latent channels) of the loaded model; here from a diffusers-style pipeline."""
+        self.pipe.set_progress_bar_config(disable=True)
+        return int(self.pipe.vae_scale_factor), int(self.pipe.unet.config.in_channels)
+
+    def _shipped_scheduler(self):
+        """The diffusers scheduler the model ships with: every scheduler by name is made from its config."""
+        return self.pipe.scheduler
 
     def _step_graphs(self) -> tuple:
         """(full, shallow): callables of step caching's two graphs (see sdopt/deepcache.py), each an object with
@@ -160,17 +179,22 @@ class Variant:
             points |= {"unet": (full, "forward"), "unet_shallow": (shallow, "forward")}
         return points
 
-    def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-                 guidance_scale: float = SD_GUIDANCE, on_step: Callable[[int], None] | None = None,
-                 wrap: Callable[[str, Callable], Callable] | None = None) -> Generation:
-        """One image. `wrap(name, method)`, if given, replaces each call point's method for this generation
-        (the scheduler is chosen per generation, so wrapping must happen here)."""
+    def check_call(self, steps: int, guidance_scale, height: int, width: int) -> float:
+        """Refuse a generation this variant cannot make; the guidance scale as a float."""
         check_steps(steps)
         guidance_scale = check_guidance(guidance_scale)
         check_size(height, width, self.vae_scale_factor)
         if self.resolution and [height, width] != list(self.resolution):
             raise BadArgument(f"variant {self.name} was built with static shapes for {self.resolution[0]}x"
                               f"{self.resolution[1]}, not {height}x{width}: build it with that --resolution")
+        return guidance_scale
+
+    def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
+                 guidance_scale: float = SD_GUIDANCE, on_step: Callable[[int], None] | None = None,
+                 wrap: Callable[[str, Callable], Callable] | None = None) -> Generation:
+        """One image. `wrap(name, method)`, if given, replaces each call point's method for this generation
+        (the scheduler is chosen per generation, so wrapping must happen here)."""
+        guidance_scale = self.check_call(steps, guidance_scale, height, width)
         self.pipe.scheduler = self._scheduler(scheduler)
         final = {}
 
@@ -195,10 +219,9 @@ class Variant:
             full, shallow = self.step_graphs
             cache = StepCache(full, shallow, self.step_cache["interval"])
             return self.own_loop(prompt, steps, guidance_scale, height, width, seed, step_end, cache.predict)
+        latents, generator = seeded_noise(seed, height, width, self.latent_channels, self.vae_scale_factor)
         out = self.pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, height=height,
-                        width=width, latents=initial_latents(seed, height, width, self.latent_channels,
-                                                             self.vae_scale_factor),
-                        generator=torch.Generator("cpu").manual_seed(seed), callback_on_step_end=step_end,
+                        width=width, latents=latents, generator=generator, callback_on_step_end=step_end,
                         callback_on_step_end_tensor_inputs=["latents"])
         return out.images
 
@@ -211,9 +234,8 @@ class Variant:
         pipe = self.pipe
         positive, negative = pipe.encode_prompt(prompt, torch.device("cpu"), 1, True)
         embeddings = torch.cat([negative, positive])
-        generator = torch.Generator("cpu").manual_seed(seed)
+        latents, generator = seeded_noise(seed, height, width, self.latent_channels, self.vae_scale_factor)
         pipe.scheduler.set_timesteps(steps, device="cpu")
-        latents = initial_latents(seed, height, width, self.latent_channels, self.vae_scale_factor)
         latents = latents * pipe.scheduler.init_noise_sigma
         extra = pipe.prepare_extra_step_kwargs(generator, 0.0)
         for index, timestep in enumerate(pipe.scheduler.timesteps):

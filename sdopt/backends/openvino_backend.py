@@ -27,8 +27,11 @@ class OpenVINOVariant(Variant):
     def _load(self, perf_counters: bool):
         from optimum.intel import OVStableDiffusionPipeline
         self.config = ov_config(self.threads, perf_counters)
+        # dynamic_shapes=False: optimum's default reshapes every IR back to dynamic shapes on loading, and the CPU
+        # plugin then compiles shape-generic kernels (shape subgraphs, unfused int8 quantizers) for what was built
+        # static; OpenVINO GenAI compiles the same IRs at their static shapes.
         return OVStableDiffusionPipeline.from_pretrained(str(self.folder), export=False, compile=False,
-                                                         ov_config=self.config)
+                                                         dynamic_shapes=False, ov_config=self.config)
 
     def compile(self) -> None:
         # Not pipe.compile(): that also compiles the VAE encoder, which text-to-image never runs (optimum compiles
