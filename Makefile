@@ -36,12 +36,14 @@ test: setup
 	$(MAKE) smoke
 
 # The suites end to end on the tiny model, small enough for CI: the reference's four variants (PyTorch FP32,
-# OpenVINO FP32, 8-bit, ToMe + 8-bit), every suite. The tests open, time and measure every other variant.
+# OpenVINO FP32, 8-bit, ToMe + 8-bit), every suite, each OpenVINO one on both runtimes (the Python pipeline and
+# OpenVINO GenAI). The tests open, time and measure every other variant.
 SMOKE_VARIANTS ?= torch-fp32,ov-fp32,ov-int8-qat,ov-tome-int8-qat
+SMOKE_RUNTIMES ?= openvino,genai
 smoke: setup
 	mkdir -p results/smoke
-	$(PY) -m pytest suites/ --variants $(SMOKE_VARIANTS) --steps 2 --rounds 2 --results-dir results/smoke \
-	    --benchmark-json results/smoke/benchmark.json
+	$(PY) -m pytest suites/ --variants $(SMOKE_VARIANTS) --runtimes $(SMOKE_RUNTIMES) --steps 2 --rounds 2 \
+	    --results-dir results/smoke --benchmark-json results/smoke/benchmark.json
 
 clean:
 	rm -rf $(VENV) results/smoke   # the variant cache stays: `sdopt cache prune` empties it

@@ -53,11 +53,13 @@ def pytest_configure(config):
         Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
 
 
-def pytest_report_header(config):
-    """What --runtimes asked for and left out, with the reason, where every run's output starts."""
-    if config.option.collectonly or not getattr(config.option, "runtimes", None):
-        return None
-    return [f"sdopt-bench: not run: {name}: {why}" for name, why in settings_of(config).refused] or None
+def pytest_collection_finish(session):
+    """What --runtimes asked for and left out, with the reason, before anything runs (in -q output too)."""
+    config = session.config
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter and getattr(config.option, "runtimes", None):
+        for name, why in settings_of(config).refused:
+            reporter.write_line(f"sdopt-bench: not run: {name}: {why}")
 
 
 def pytest_generate_tests(metafunc):

@@ -90,8 +90,8 @@ class Settings:
     fid_reference: Path | None
     clip_model: str | None
     world: bool = False  # a shapes model: prompts, FID reference and adherence come from its world
-    refused: tuple = ()  # (variant, why): what --runtimes asked for that its runtime cannot run
     options: tuple = ()  # (name, value) as given: what `pytest_args` hands back
+    refused: tuple = ()  # (variant, why): what --runtimes asked for that its runtime cannot run
 
     @property
     def resolution_label(self) -> str:

@@ -13,7 +13,9 @@ def test_peak_memory(variant_name, settings, artifact_for, record):
     # reclaim.
     record(variant_name, steps, scheduler, "rss_private_end", peak["anon_end_mib"], "MiB")
     record(variant_name, steps, scheduler, "rss_file_end", peak["file_end_mib"], "MiB")
+    record(variant_name, steps, scheduler, "rss_imports", peak["imports_mib"], "MiB")
     # The sampler sees the same process from outside: it cannot exceed the kernel's high-water mark by more
     # than the monitor's own rounding, and a probe that measured nothing would read near zero.
     assert 50 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16, peak
     assert 0 < peak["anon_end_mib"] + peak["file_end_mib"] <= peak["maxrss_mib"] + 1, peak
+    assert 0 < peak["imports_mib"] <= peak["maxrss_mib"], peak

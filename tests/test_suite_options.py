@@ -150,3 +150,14 @@ def test_a_run_starts_from_python_with_the_same_options(tmp_path):
     assert "test_latency[ov-fp32-3-euler]" in result.stdout and result.stdout.count("test_latency[") == 4
     with pytest.raises(sdopt.SdoptError, match="--steps needs positive integers"):
         bench.run(steps="0")  # checked before pytest starts
+
+
+def test_the_runtimes_axis_runs_each_openvino_variant_on_both_and_names_what_it_leaves_out(pytester, tmp_path):
+    result = collect(pytester, "test_latency.py", "--variants", "torch-fp32,ov-int8-ptq,ov-deepcache-fp32",
+                     "--runtimes", "openvino,genai", "--steps", "3", "--results-dir", str(tmp_path))
+    out = result.stdout.str()
+    for case in ("torch-fp32-3-pndm", "ov-int8-ptq-3-pndm", "ov-int8-ptq[runtime=genai]-3-pndm",
+                 "ov-deepcache-fp32-3-pndm"):
+        assert f"test_latency[{case}]" in out
+    assert out.count("test_latency[") == 4
+    assert "sdopt-bench: not run: ov-deepcache-fp32[runtime=genai]: ov-deepcache-fp32: step caching" in out
