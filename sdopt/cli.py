@@ -99,6 +99,9 @@ def _list(args) -> int:
     width = max(map(len, recipes.REGISTRY))
     for recipe in recipes.REGISTRY.values():
         print(f"{recipe.name:<{width}}  {recipe.runtime:<8}  {recipe.summary}")
+    for runtime, under in recipes.RUNTIME_LAYERS.items():
+        print(f"\nEvery {under} variant without step caching also runs on {runtime}: NAME[runtime={runtime}] "
+              f"(the same IRs; in the suites, --runtimes {under},{runtime})")
     return 0
 
 

@@ -9,8 +9,17 @@ from sdopt.cli import main
 def test_list_prints_one_line_per_variant(capsys):
     import sdopt
     assert main(["list"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    variants, _, runtimes = capsys.readouterr().out.strip().partition("\n\n")
+    lines = variants.splitlines()
     assert len(lines) == len(sdopt.REGISTRY) and lines[0].startswith("torch-fp32")
+    assert "also runs on genai: NAME[runtime=genai]" in runtimes
+
+
+def test_generate_on_genai(shared_cache, tmp_path, capsys):
+    out = tmp_path / "bird.png"
+    assert main(["generate", "ov-fp32[runtime=genai]", "--prompt", "a cartoon bird", "--steps", "2", "--scheduler",
+                 "euler", "--cache", str(shared_cache.root), "--out", str(out)]) == 0
+    assert Image.open(out).size == (128, 128)
 
 
 def test_build_prints_the_cached_folder(shared_cache, tiny_artifacts, capsys):

@@ -230,3 +230,33 @@ def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_
     assert rows["`ov-lossy`"][-1] == "no" and rows["`ov-lossy`"][1].startswith("10.00x")
     with pytest.raises(ValueError, match="no records of ov-missing"):
         _script("frontier-table").table(speed_run, quality_run, ["ov-missing"])
+
+
+def test_the_runtimes_table_pairs_each_variant_with_its_genai_copy_by_round(tmp_path):
+    run = Recorder()
+    for variant, seconds in (("ov-int8-ptq", 12.0), ("ov-int8-ptq[runtime=genai]", 10.0), ("torch-fp32", 30.0)):
+        for index in range(5):
+            drift = 1 + index / 10  # the machine slows from round to round: pairing by round cancels it
+            run.add_round(index, model="sd15-arch", variant=variant, steps=3, scheduler="pndm", resolution="512x512",
+                          metric="latency_median", value=seconds * drift, unit="s")
+        run.add(model="sd15-arch", variant=variant, steps=3, scheduler="pndm", resolution="512x512",
+                metric="peak_rss", value=5000 if "genai" in variant else 5300, unit="MiB")
+    run.add(model="sd15-arch", variant="ov-int8-ptq[runtime=genai]", steps=3, scheduler="pndm",
+            resolution="512x512", metric="runtime_psnr", value=43.21, unit="dB")
+    rounds = run.rounds_frame()
+    records = pd.concat([run.frame(), rounds.groupby([c for c in rounds.columns if c not in ("round", "value")],
+                                                     as_index=False)["value"].median()[run.frame().columns]])
+    folder = write_run(records, {}, tmp_path, run_id="both", rounds=rounds)
+    script = _script("runtimes-table")
+    lines = script.table(folder).splitlines()
+    assert len(lines) == 4  # header, rule, one row per runtime of the one variant run on both
+    python, genai = ([c.strip() for c in line.split("|")[1:-1]] for line in lines[2:])
+    assert python[:3] == ["`ov-int8-ptq`", "Python (optimum-intel)", "14.40"] and python[3] == ""
+    assert genai[1] == "GenAI" and genai[3].startswith("1.20x [1.20, 1.20]") and genai[11] == "43.2"
+    assert genai[9] == "5000" and python[9] == "5300"
+    assert script.counterpart("ov-int8-qat[steps=2,runtime=genai]") == "ov-int8-qat[steps=2]"
+    assert script.counterpart("ov-fp32") is None
+    only_python = write_run(records[records.variant != "ov-int8-ptq[runtime=genai]"], {}, tmp_path, run_id="one",
+                            rounds=rounds[rounds.variant != "ov-int8-ptq[runtime=genai]"])
+    with pytest.raises(ValueError, match="no variant run on both runtimes"):
+        script.table(only_python)
