@@ -176,7 +176,7 @@ class Recipe:
         if recipe.vae_decoder not in VAE_DECODER_PRECISIONS:
             raise BadArgument(f"{self.name}: vae_decoder {recipe.vae_decoder!r} is not one of "
                               f"{', '.join(VAE_DECODER_PRECISIONS)}")
-        if recipe.vae_decoder != "fp32" and recipe.runtime != "openvino":
+        if recipe.vae_decoder != "fp32" and built_on(recipe) != "openvino":
             raise BadArgument(f"{self.name}: vae_decoder={recipe.vae_decoder} needs an OpenVINO variant (the "
                               f"decoder is quantized as an IR); this one runs on {recipe.runtime}")
         if recipe.runtime != self.runtime:

@@ -156,6 +156,12 @@ def test_the_runtimes_axis_adds_a_genai_copy_of_each_openvino_variant():
         sdopt.recipes.on_runtimes(("ov-fp32",), ("onnx",))
 
 
+def test_options_of_the_openvino_variant_carry_over_to_genai():
+    recipe = sdopt.recipes.get("ov-int8-ptq[vae_decoder=int8,runtime=genai]")
+    assert recipe.runtime == "genai" and recipe.vae_decoder == "int8"
+    assert sdopt.recipes.without_option(recipe, "runtime").name == "ov-int8-ptq[vae_decoder=int8]"
+
+
 def test_the_genai_key_keeps_the_openvino_variants_own_keys():
     from sdopt.build import key_material
     plain, layered = (key_material(sdopt.recipes.get(spec)) for spec in ("ov-int8-ptq", "ov-int8-ptq[runtime=genai]"))
