@@ -256,6 +256,9 @@ def test_the_runtimes_table_pairs_each_variant_with_its_genai_copy_by_round(tmp_
     assert genai[9] == "5000" and python[9] == "5300"
     assert script.counterpart("ov-int8-qat[steps=2,runtime=genai]") == "ov-int8-qat[steps=2]"
     assert script.counterpart("ov-fp32") is None
+    quality_only = write_run(records[records.metric != "latency_median"], {}, tmp_path, run_id="quality")
+    genai = [c.strip() for c in script.table(quality_only).splitlines()[3].split("|")[1:-1]]
+    assert genai[3] == "" and genai[11] == "43.2"  # no rounds, no ratio; the quality columns still there
     only_python = write_run(records[records.variant != "ov-int8-ptq[runtime=genai]"], {}, tmp_path, run_id="one",
                             rounds=rounds[rounds.variant != "ov-int8-ptq[runtime=genai]"])
     with pytest.raises(ValueError, match="no variant run on both runtimes"):
