@@ -5,6 +5,7 @@ timed generation), at sd15-arch 512, 3 PNDM steps, guidance 7.5.
 
 Run: .venv/bin/python docs/measurements/2026-12-05-optimum-static-shapes/probe.py ROUNDS VARIANT...
 """
+import gc
 import json
 import statistics
 import sys
@@ -44,3 +45,4 @@ for index in range(-1, rounds):  # round -1: a warm-up pass over every case, not
             if index >= 0:
                 rows.append(row)
             del runner
+            gc.collect()  # optimum's pipeline holds cycles: without this every round's models stay resident
