@@ -17,6 +17,9 @@ TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn
 STEP_CACHE_OPTIONS = ("cache_interval", "cache_branch")
 TODO_OPTIONS = ("todo_factor", "todo_max_downsample")
 VAE_DECODER_PRECISIONS = ("fp32", "int8")
+# Options that take one of a fixed list of words: anything else is refused where it is parsed, so a misspelling
+# never builds as the default.
+CHOICES = {"overflow_fix": OVERFLOW_FIX, "int8_scope": INT8_SCOPES, "vae_decoder": VAE_DECODER_PRECISIONS}
 # Runtimes that run another runtime's artifacts with a few files of their own added (sdopt/build.py): OpenVINO
 # GenAI opens the OpenVINO variants' IR folders. The option runtime=genai asks for one.
 RUNTIME_LAYERS = {"genai": "openvino"}
@@ -163,6 +166,7 @@ class Recipe:
         unknown = set(options) - set(known)
         if unknown:
             raise UnknownName(f"option of {self.name}", sorted(unknown)[0], known)
+        options = _with_choices_checked(self.name, options)
         training = {k: v for k, v in options.items() if known[k] == "training"}
         plain = {k: v for k, v in options.items() if known[k] is None}
         recipe = replace(self, **plain)
@@ -173,9 +177,6 @@ class Recipe:
         check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
         if recipe.cache_interval or "cache_interval" in options or "cache_branch" in options:
             check_deepcache(recipe.cache_interval, recipe.cache_branch)
-        if recipe.vae_decoder not in VAE_DECODER_PRECISIONS:
-            raise BadArgument(f"{self.name}: vae_decoder {recipe.vae_decoder!r} is not one of "
-                              f"{', '.join(VAE_DECODER_PRECISIONS)}")
         if recipe.vae_decoder != "fp32" and built_on(recipe) != "openvino":
             raise BadArgument(f"{self.name}: vae_decoder={recipe.vae_decoder} needs an OpenVINO variant (the "
                               f"decoder is quantized as an IR); this one runs on {recipe.runtime}")
@@ -187,6 +188,21 @@ class Recipe:
                 raise BadArgument(f"{self.name}: token downsampling (todo_*) and token merging (tome_ratio) both "
                                   f"rewrite self-attention's tokens; pick one")
         return recipe
+
+
+def _with_choices_checked(name: str, options: dict) -> dict:
+    """The options with each word-valued one checked against its list (`auto`, which the spec parser reads as
+    None, given back as the word)."""
+    checked = dict(options)
+    for option, allowed in CHOICES.items():
+        if option not in checked:
+            continue
+        value = checked[option]
+        if value is None and "auto" in allowed:
+            value = checked[option] = "auto"
+        if value not in allowed:
+            raise BadArgument(f"{name}: {option}={value!r} is not one of {', '.join(allowed)}")
+    return checked
 
 
 def check_runtime_layer(registered: Recipe, recipe: Recipe) -> None:
@@ -229,6 +245,7 @@ def get(name: str) -> Recipe:
     recipe = REGISTRY[base]
     if not options:
         return recipe
+    options = _with_choices_checked(base, options)
     recipe = recipe.with_options(**options)
     return replace(recipe, name=spec_name(base, options))
 

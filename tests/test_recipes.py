@@ -83,3 +83,24 @@ def test_every_scheduler_builds_from_the_models_own():
     pndm = schedulers.make("pndm", euler)
     assert pndm.config.prediction_type == "v_prediction" and pndm.config.skip_prk_steps
     assert pndm.config.timestep_spacing == "trailing"
+
+
+@pytest.mark.parametrize("spec, option, valid", [
+    ("ov-int8-ptq[int8_scope=conv-onyl]", "int8_scope='conv-onyl'", "auto, all, conv-only"),
+    ("ov-int8-ptq[overflow_fix=on]", "overflow_fix='on'", "auto, disable, first_layer, enable"),
+    ("ov-fp32[vae_decoder=int4]", "vae_decoder='int4'", "fp32, int8")])
+def test_a_misspelt_word_option_is_refused_with_the_valid_ones(spec, option, valid):
+    with pytest.raises(sdopt.BadArgument, match=f"{option} is not one of {valid}"):
+        sdopt.get_recipe(spec)
+    name, _, rest = spec.partition("[")
+    key, _, value = rest[:-1].partition("=")
+    with pytest.raises(sdopt.BadArgument, match=f"{option} is not one of"):
+        sdopt.get_recipe(name).with_options(**{key: value})
+
+
+def test_word_options_spelt_right_build_what_they_say(monkeypatch):
+    monkeypatch.setenv("SDOPT_ISA", "amx")
+    assert sdopt.get_recipe("ov-int8-ptq[int8_scope=conv-only]").resolved().int8_scope == "conv-only"
+    auto = sdopt.get_recipe("ov-int8-ptq[int8_scope=auto]")
+    assert auto.int8_scope == "auto" and auto.resolved().int8_scope == "all"
+    assert auto.name == "ov-int8-ptq[int8_scope=auto]"
