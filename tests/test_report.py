@@ -183,6 +183,7 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
     assert "| 9 / 2 (p 0.065) |" in lines[2] and "| 9 / 2" not in lines[3]
     assert lines[2].startswith(f"| `{odd}` | 60.0% [56%-63%], n=201 | 75.0% |") and "| 30.0% |" in lines[2]
     assert "| 90.00 |" in lines[2] and "| 4.00x |" in lines[2]  # FID; torch-fp32's 2.0 s over its 0.5 s
+    assert lines[2].endswith("| fails |") and lines[3].endswith("| reference |")  # 60% against 95%: the rule
     assert lines[3].startswith("| `torch-fp32` | 95.0% [91%-98%], n=201 | 99.0% |")
     assert script.main([str(run), "--order", "ov-int8-qat"]) == 2
     assert "has no records of ov-int8-qat" in capsys.readouterr().err
@@ -201,35 +202,53 @@ def _script(name: str):
     return module
 
 
-def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_path):
+def _speed_run(tmp_path, run_id, scale=1.0, steps=3):
     speed = Recorder()
     for variant, seconds, rss in (("torch-fp32", 200.0, 5400), ("ov-fast", 40.0, 3000), ("ov-lossy", 20.0, 2500)):
         for index in range(5):
-            for metric, value in (("latency_projected_20", seconds * (1 + index / 100)),
+            slower = 1.0 if variant == "torch-fp32" else scale
+            for metric, value in (("latency_projected_20", seconds * slower * (1 + index / 100)),
                                   ("latency_projected_50", 2.4 * seconds), ("latency_median", seconds / 5)):
-                speed.add_round(index, model="sd15-arch", variant=variant, steps=3, scheduler="pndm",
+                speed.add_round(index, model="sd15-arch", variant=variant, steps=steps, scheduler="pndm",
                                 resolution="512x512", metric=metric, value=value, unit="s")
-        speed.add(model="sd15-arch", variant=variant, steps=3, scheduler="pndm", resolution="512x512",
+        speed.add(model="sd15-arch", variant=variant, steps=steps, scheduler="pndm", resolution="512x512",
                   metric="peak_rss", value=rss, unit="MiB")
     rounds = speed.rounds_frame()
     records = pd.concat([speed.frame(), rounds.groupby([c for c in rounds.columns if c not in ("round", "value")],
                                                        as_index=False)["value"].median()[speed.frame().columns]])
-    speed_run = write_run(records, {}, tmp_path, run_id="speed", rounds=rounds)
+    return write_run(records, {}, tmp_path, run_id=run_id, rounds=rounds)
+
+
+def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_path):
+    speed_run = _speed_run(tmp_path, "speed")
     quality = Recorder()
-    for variant, rate, fid in (("torch-fp32", 0.99, 70.0), ("ov-fp32", 0.99, 70.0), ("ov-fast", 0.98, 80.0),
-                               ("ov-lossy", 0.90, 120.0)):
-        for metric, value in (("adherence", rate), ("fid", fid)):
-            quality.add(model="shapes", variant=variant, steps=20, scheduler="pndm", resolution="64x64",
-                        metric=metric, value=value, unit="")
+    for variant, rate, fid, lost, gained in (("torch-fp32", 0.99, 70.0, None, None), ("ov-fp32", 0.99, 70.0, 0, 0),
+                                             ("ov-fast", 0.98, 80.0, 3, 2), ("ov-lossy", 0.90, 120.0, 20, 1)):
+        values = (("adherence", rate), ("adherence_n", 200), ("fid", fid), ("adherence_lost", lost),
+                  ("adherence_gained", gained))
+        for metric, value in values:
+            if value is not None:
+                quality.add(model="shapes", variant=variant, steps=20, scheduler="pndm", resolution="64x64",
+                            metric=metric, value=value, unit="")
     quality_run = write_run(quality.frame(), {}, tmp_path, run_id="quality")
-    text = _script("frontier-table").table(speed_run, quality_run, plot=tmp_path / "frontier.png")
+    script = _script("frontier-table")
+    text = script.table(speed_run, quality_run, plot=tmp_path / "frontier.png")
     assert (tmp_path / "frontier.png").stat().st_size > 0
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()[2:]}
+    header, *lines = text.splitlines()[:1] + text.splitlines()[2:]
+    assert "20 steps (s, projected)" in header and "94% interval of the median" in header  # 3 steps ran, 5 rounds
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines}
     assert rows["`ov-fast`"][0] == "40.80" and rows["`ov-fast`"][1].startswith("5.00x [")  # paired by round
-    assert rows["`ov-fast`"][4] == "3000" and rows["`ov-fast`"][-1] == "yes"
-    assert rows["`ov-lossy`"][-1] == "no" and rows["`ov-lossy`"][1].startswith("10.00x")
+    assert rows["`ov-fast`"][4] == "3000" and rows["`ov-fast`"][-1] == "holds"
+    assert rows["`ov-lossy`"][-1] == "fails" and rows["`ov-lossy`"][1].startswith("10.00x")
+    assert rows["`torch-fp32`"][-1] == "reference"
+    repeat = _speed_run(tmp_path, "repeat", scale=1.1)  # the second run found the variants 10% slower
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in script.table(speed_run, quality_run, repeat=repeat).splitlines()[2:]}
+    assert rows["`ov-fast`"][2].startswith("4.55x [") and rows["`ov-fast`"][3] == "4.55x-5.00x"
+    direct = _speed_run(tmp_path, "direct", steps=20)
+    assert "20 steps (s) |" in script.table(direct, quality_run).splitlines()[0]
     with pytest.raises(ValueError, match="no records of ov-missing"):
-        _script("frontier-table").table(speed_run, quality_run, ["ov-missing"])
+        script.table(speed_run, quality_run, ["ov-missing"])
 
 
 def test_the_runtimes_table_pairs_each_variant_with_its_genai_copy_by_round(tmp_path):

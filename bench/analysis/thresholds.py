@@ -4,6 +4,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .verdict import QualityRule
+
 DEFAULT = Path(__file__).with_name("thresholds.toml")
 
 
@@ -34,6 +36,7 @@ class Limit:
 
 CORRECTIONS = ("bh", "holm")
 NOISE_KEYS = {"alpha", "min_rounds", "correction"}
+QUALITY_KEYS = {"alpha", "adherence_points", "fid_factor", "fid_edge"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Thresholds:
     alpha: float = 0.01
     min_rounds: int = 5  # replicates a side below which a timing gets no verdict
     correction: str = "bh"  # for testing many metrics at once: Benjamini-Hochberg or Holm
+    quality: QualityRule = QualityRule()  # whether a variant holds quality (bench/analysis/verdict.py)
 
     def limit_for(self, metric: str) -> Limit | None:
         return next((limit for pattern, limit in self.rules if fnmatch.fnmatchcase(metric, pattern)), None)
@@ -55,9 +59,10 @@ def load_thresholds(path=None) -> Thresholds:
         raise FileNotFoundError(f"thresholds file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from exc
-    unknown = set(config) - {"noise", "metrics"}
+    unknown = set(config) - {"noise", "metrics", "quality"}
     if unknown:
-        raise ValueError(f"{path}: unknown sections {sorted(unknown)} (expected [noise] and [metrics.\"pattern\"])")
+        raise ValueError(f"{path}: unknown sections {sorted(unknown)} (expected [noise], [quality] and "
+                         f"[metrics.\"pattern\"])")
     rules = []
     for pattern, spec in config.get("metrics", {}).items():
         where = f"{path}: [metrics.{pattern!r}]"
@@ -84,4 +89,15 @@ def load_thresholds(path=None) -> Thresholds:
     if not 0 < alpha < 1 or not isinstance(min_rounds, int) or min_rounds < 2 or correction not in CORRECTIONS:
         raise ValueError(f"{path}: [noise] needs 0 < alpha < 1, an integer min_rounds >= 2 and correction one of "
                          f"{', '.join(CORRECTIONS)}")
-    return Thresholds(tuple(rules), alpha, min_rounds, correction)
+    return Thresholds(tuple(rules), alpha, min_rounds, correction, _quality_rule(path, config.get("quality", {})))
+
+
+def _quality_rule(path: Path, spec: dict) -> QualityRule:
+    if set(spec) - QUALITY_KEYS:
+        raise ValueError(f"{path}: [quality] has unknown keys {sorted(set(spec) - QUALITY_KEYS)} (known: "
+                         f"{sorted(QUALITY_KEYS)})")
+    rule = QualityRule(**spec)
+    if not (0 < rule.alpha < 1 and rule.adherence_points >= 0 and rule.fid_factor >= 1 and 0 <= rule.fid_edge < 1):
+        raise ValueError(f"{path}: [quality] needs 0 < alpha < 1, adherence_points >= 0, fid_factor >= 1 and "
+                         f"0 <= fid_edge < 1")
+    return rule
