@@ -18,9 +18,16 @@ OVERRIDE = "SDOPT_ISA"
 CLASSES = {"avx2": False, "avx512-vnni": True, "amx": True}
 
 
+# A model name such as "AMD EPYC" or "Intel(R) Xeon(R) Processor" covers CPUs generations apart; these name one.
+IDENTITY = {"vendor_id": "vendor", "cpu family": "family", "model": "model_number", "stepping": "stepping",
+            "microcode": "microcode"}
+
+
 @functools.lru_cache(maxsize=None)
 def cpu_info() -> dict:
-    flags, model = set(), platform.processor() or platform.machine()
+    """Model name, the ISA flags that matter, and what names the CPU precisely (vendor, family, model number,
+    stepping, microcode) as /proc/cpuinfo gives them for the first CPU."""
+    flags, model, identity = set(), platform.processor() or platform.machine(), {}
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         for line in cpuinfo.read_text().splitlines():
@@ -30,7 +37,18 @@ def cpu_info() -> dict:
                 flags = set(value.split())
             elif key == "model name":
                 model = value.strip()
-    return {"model": model, "flags": sorted(f for f in INTERESTING if f in flags)}
+            elif key in IDENTITY and IDENTITY[key] not in identity:
+                identity[IDENTITY[key]] = value.strip()
+    return {"model": model, "flags": sorted(f for f in INTERESTING if f in flags), "identity": identity}
+
+
+def cpu_label(info: dict | None = None) -> str:
+    """"AMD EPYC (family 25, model 17, stepping 1)": the model name with what tells one generation from another."""
+    info = info or cpu_info()
+    identity = info.get("identity") or {}
+    parts = [f"{name} {identity[key]}" for key, name in (("family", "family"), ("model_number", "model"),
+                                                           ("stepping", "stepping")) if key in identity]
+    return f"{info['model']} ({', '.join(parts)})" if parts else info["model"]
 
 
 def detected_class() -> str:

@@ -104,3 +104,13 @@ def test_word_options_spelt_right_build_what_they_say(monkeypatch):
     auto = sdopt.get_recipe("ov-int8-ptq[int8_scope=auto]")
     assert auto.int8_scope == "auto" and auto.resolved().int8_scope == "all"
     assert auto.name == "ov-int8-ptq[int8_scope=auto]"
+
+
+def test_the_cpu_is_named_by_family_model_and_stepping_not_only_its_brand():
+    from sdopt import isa
+    info = {"model": "AMD EPYC", "flags": [], "identity": {"family": "25", "model_number": "17", "stepping": "1"}}
+    assert isa.cpu_label(info) == "AMD EPYC (family 25, model 17, stepping 1)"
+    assert isa.cpu_label({"model": "arm64", "flags": [], "identity": {}}) == "arm64"
+    here = isa.cpu_info()
+    if "family" in here["identity"]:  # an x86 Linux machine: the label carries what /proc/cpuinfo says
+        assert f"family {here['identity']['family']}" in isa.cpu_label(here)

@@ -12,7 +12,7 @@ import statistics
 import time
 
 from sdopt import library_versions
-from sdopt.isa import OVERRIDE, cpu_info, detected_class, recipe_class
+from sdopt.isa import OVERRIDE, cpu_info, cpu_label, detected_class, recipe_class
 from sdopt.backends import default_threads
 
 # The probe's fixed work: big enough to run on every core, small enough to take about a second in all.
@@ -34,7 +34,8 @@ def fingerprint(threads: int | None = None) -> dict:
     cpu = cpu_info()
     info = {
         "hostname": socket.gethostname(),
-        "cpu_model": cpu["model"],
+        "cpu_model": cpu_label(cpu),
+        "cpu_identity": cpu["identity"],
         "isa": cpu["flags"],
         "isa_class": detected_class(),
         "recipe_isa_class": recipe_class(),  # differs from isa_class only under SDOPT_ISA
