@@ -104,7 +104,8 @@ FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "spe
            "adherence": "{:.1%}", "pair_adherence": "{:.1%}"}
 HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
            "speedup": "speedup", "unet_speedup": "UNet speedup", "e2e20_s": "20 steps (s, projected)",
-           "e2e50_s": "50 steps (s, projected)", "speedup_20": "speedup at 20", "speedup_50": "speedup at 50",
+           "e2e50_s": "50 steps (s, projected)", "speedup_20": "speedup at 20 (projected)",
+           "speedup_50": "speedup at 50 (projected)",
            "peak_rss_mib": "peak RSS (MiB)", "private_end_mib": "private at end (MiB)",
            "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
            "runtime_psnr": "PSNR vs same IRs in Python (dB)",
