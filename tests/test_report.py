@@ -245,6 +245,12 @@ def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in script.table(speed_run, quality_run, repeat=repeat).splitlines()[2:]}
     assert rows["`ov-fast`"][2].startswith("4.55x [") and rows["`ov-fast`"][3] == "4.55x-5.00x"
+    speed_only = _speed_run(tmp_path, "repeat-some", scale=1.1)
+    records = pd.read_csv(speed_only / "records.csv")
+    records[records.variant != "ov-lossy"].to_csv(speed_only / "records.csv", index=False)
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in script.table(speed_run, quality_run, repeat=speed_only).splitlines()[2:]}
+    assert rows["`ov-lossy`"][2] == "not repeated" and rows["`ov-lossy`"][3] == ""
     direct = _speed_run(tmp_path, "direct", steps=20)
     assert "20 steps (s) |" in script.table(direct, quality_run).splitlines()[0]
     with pytest.raises(ValueError, match="no records of ov-missing"):
