@@ -91,7 +91,8 @@ def test_a_shapes_model_samples_and_calibrates_at_its_own_guidance(trained, shar
     assert Settings.parse(model=str(trained), guidance=4).guidance == 4
     import sdopt
     from sdopt.cache import read_manifest
-    base = read_manifest(sdopt.build("ov-int8-ptq", str(trained), cache=shared_cache))["material"]["base"]
+    # the shipped model's int8 build, which tests/test_quality_on_shapes.py shares: one calibration per session
+    base = read_manifest(sdopt.build("ov-int8-ptq", "shapes", cache=shared_cache))["material"]["base"]
     calibrations = [e.material for e in shared_cache.entries() if e.kind == "calibration"
                     and e.material.get("base") == base]
     assert calibrations and all(m["guidance"] == GUIDANCE for m in calibrations)
