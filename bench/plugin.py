@@ -42,7 +42,10 @@ def settings_of(config) -> Settings:
 
 
 def pytest_configure(config):
+    """Check every suite option now: a bad one stops pytest with one line (a UsageError raised here is printed
+    as `ERROR: <message>`; raised during collection it would come wrapped in a traceback per suite file)."""
     from .analysis.records import Recorder
+    settings_of(config)
     config.stash[RECORDER] = Recorder()
     config.stash[EXTRAS] = {}
     config.stash[STATE] = {"variants": {}}
@@ -54,19 +57,23 @@ def pytest_configure(config):
 
 
 def pytest_collection_finish(session):
-    """What --runtimes asked for and left out, with the reason, before anything runs (in -q output too)."""
+    """What the options asked for that a variant refuses (a runtime, a step count), each once with the
+    variant's reason, before anything runs (in -q output too)."""
     config = session.config
     reporter = config.pluginmanager.getplugin("terminalreporter")
-    if reporter and getattr(config.option, "runtimes", None):
-        for name, why in settings_of(config).refused:
-            reporter.write_line(f"sdopt-bench: not run: {name}: {why}")
+    if reporter:
+        for line in settings_of(config).not_run():
+            reporter.write_line(f"sdopt-bench: not run: {line}")
 
 
 def pytest_generate_tests(metafunc):
-    if not {"case", "variant_name"} & set(metafunc.fixturenames):
+    if not {"case", "variant_name", "first_case"} & set(metafunc.fixturenames):
         return
     s = settings_of(metafunc.config)
-    if "case" in metafunc.fixturenames:
+    if "first_case" in metafunc.fixturenames:  # per variant, at the first step count it runs at
+        cases = [c for c in map(s.first_case, s.variants) if c is not None]
+        metafunc.parametrize("first_case", cases, ids=[c.variant for c in cases])
+    elif "case" in metafunc.fixturenames:
         metafunc.parametrize("case", s.cases(), ids=str)
         if "latency_round" in metafunc.fixturenames and s.interleave:
             # round -1: one unrecorded pass over every case before any is timed (see suites/test_latency.py)

@@ -92,13 +92,26 @@ class Settings:
     world: bool = False  # a shapes model: prompts, FID reference and adherence come from its world
     options: tuple = ()  # (name, value) as given: what `pytest_args` hands back
     refused: tuple = ()  # (variant, why): what --runtimes asked for that its runtime cannot run
+    left_out: tuple = ()  # (variant, steps, why): step counts a variant refuses, not collected
 
     @property
     def resolution_label(self) -> str:
         return f"{self.resolution[0]}x{self.resolution[1]}"
 
     def cases(self) -> list[Case]:
-        return [Case(v, n, sch) for v in self.variants for n in self.steps for sch in self.schedulers]
+        """Every variant x steps x scheduler the variants can run: what they refuse is in `left_out`."""
+        skipped = {(variant, steps) for variant, steps, _ in self.left_out}
+        return [Case(v, n, sch) for v in self.variants for n in self.steps for sch in self.schedulers
+                if (v, n) not in skipped]
+
+    def first_case(self, variant: str) -> Case | None:
+        """The case a per-variant measurement (peak memory) generates with: the first the variant can run."""
+        return next((case for case in self.cases() if case.variant == variant), None)
+
+    def not_run(self) -> list[str]:
+        """One line per combination left out, with the variant's own reason."""
+        return ([f"{name}: {why}" for name, why in self.refused]
+                + [f"{variant} at {steps} steps: {why}" for variant, steps, why in self.left_out])
 
     def pytest_args(self) -> list[str]:
         """The command line that makes pytest parse these same settings."""
@@ -166,11 +179,13 @@ class Settings:
             load_reference_folder(fid_reference)  # refuse a missing, empty or unreadable folder up front
         quality_prompts = opt["quality_prompts"] or (len(prompts) if world and not opt["prompts"] else 4)
         clip_model = opt["clip_model"] or (str(source.folder / "clip") if world else None)
+        left_out = tuple((v, n, why) for v in variants for n in steps
+                         if (why := sdopt.get_recipe(v).refuses(n)) is not None)
         return cls(opt["model"], variants, steps, _split(opt["schedulers"]), resolution, prompts, guidance, int(opt["seed"]),
                    int(opt["rounds"]), bool(opt["interleave"]), opt["threads"], sdopt.Cache(opt["sdopt_cache"]),
                    bool(opt["rebuild"]), bool(opt["profile"]), Path(opt["results_dir"]),
                    prompts[:int(quality_prompts)], seeds, fid_reference, clip_model, world,
-                   tuple(sorted(given.items())), tuple(refused.items()))
+                   tuple(sorted(given.items())), tuple(refused.items()), left_out)
 
 
 def _checked(option: str, check, value):

@@ -1,4 +1,7 @@
 """sdopt: make optimized Stable Diffusion variants (never measures; see `bench` for that)."""
+from .library_warnings import silence as _silence_library_warnings
+
+_silence_library_warnings()  # before anything imports diffusers
 from .artifacts import library_versions
 from .backends import Variant, open_variant
 from .build import build, key_material

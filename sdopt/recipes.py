@@ -154,6 +154,16 @@ class Recipe:
     def step_cache_settings(self) -> dict:
         return {"interval": self.cache_interval, "branch": self.cache_branch}
 
+    def refuses(self, steps: int) -> str | None:
+        """Why this variant cannot generate in `steps` denoising steps (None: it can), checked with the same
+        rule its runtime applies, so a sweep leaves the combination out instead of failing it."""
+        if self.cache_interval:
+            try:
+                check_deepcache(self.cache_interval, self.cache_branch, steps=steps)
+            except BadArgument as exc:
+                return str(exc)
+        return None
+
     def options(self) -> dict:
         """Every option `with_options` accepts: the recipe's fields and those of its method's settings."""
         names = {f.name: None for f in fields(self) if f.name not in ("name", "summary", "training")}

@@ -1,19 +1,20 @@
-"""Peak resident memory of load + one generation, each variant in a fresh process."""
+"""Peak resident memory of load + one generation, each variant in a fresh process, at the first step count and
+scheduler the variant runs at."""
 from bench.probes.memory import peak_rss
 
 
-def test_peak_memory(variant_name, settings, artifact_for, record):
+def test_peak_memory(first_case, settings, artifact_for, record):
     height, width = settings.resolution
-    steps, scheduler = settings.steps[0], settings.schedulers[0]
-    peak = peak_rss(artifact_for(variant_name), settings.prompts[0], steps, scheduler, settings.seed, height, width,
+    variant, steps, scheduler = first_case.variant, first_case.steps, first_case.scheduler
+    peak = peak_rss(artifact_for(variant), settings.prompts[0], steps, scheduler, settings.seed, height, width,
                     settings.threads, settings.guidance)
-    record(variant_name, steps, scheduler, "peak_rss", peak["maxrss_mib"], "MiB")
-    record(variant_name, steps, scheduler, "peak_rss_sampled", peak["sampled_mib"], "MiB")
+    record(variant, steps, scheduler, "peak_rss", peak["maxrss_mib"], "MiB")
+    record(variant, steps, scheduler, "peak_rss_sampled", peak["sampled_mib"], "MiB")
     # What the resident set is made of at the end: private memory, and file pages (mapped weights) the kernel may
     # reclaim.
-    record(variant_name, steps, scheduler, "rss_private_end", peak["anon_end_mib"], "MiB")
-    record(variant_name, steps, scheduler, "rss_file_end", peak["file_end_mib"], "MiB")
-    record(variant_name, steps, scheduler, "rss_imports", peak["imports_mib"], "MiB")
+    record(variant, steps, scheduler, "rss_private_end", peak["anon_end_mib"], "MiB")
+    record(variant, steps, scheduler, "rss_file_end", peak["file_end_mib"], "MiB")
+    record(variant, steps, scheduler, "rss_imports", peak["imports_mib"], "MiB")
     # The sampler sees the same process from outside: it cannot exceed the kernel's high-water mark by more
     # than the monitor's own rounding, and a probe that measured nothing would read near zero.
     assert 50 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16, peak
