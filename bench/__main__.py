@@ -34,6 +34,9 @@ def main(argv=None) -> int:
 
 
 def _report(args) -> int:
+    from .run_folder import JOURNAL, LiveRun
+    if (args.run / JOURNAL).is_file() and not args.no_write:
+        LiveRun(args.run).write_tables()  # a killed run's tables may lag its journal by the last test
     text = render_summary(args.run)
     if not args.no_write:
         (args.run / "summary.md").write_text(text)

@@ -1,8 +1,8 @@
 """bench as a pytest plugin: the suites' options, parametrization and session fixtures, and the run folder
-written at the session's end. The root conftest.py only names this module.
+written as each test finishes (bench/run_folder.py). The root conftest.py only names this module.
 
 Variants are built lazily, once per session, through sdopt's cache; the probes measure them; the records of
-every suite land in one run folder under results/.
+every suite land in one run folder under results/, marked incomplete until every test has run.
 """
 import os
 from pathlib import Path
@@ -18,6 +18,8 @@ RECORDER = pytest.StashKey()
 EXTRAS = pytest.StashKey()
 SETTINGS = pytest.StashKey()
 STATE = pytest.StashKey()  # the machine at the session's start, and each variant's settings as read back
+LIVE = pytest.StashKey()  # the run folder being written (bench/run_folder.py)
+RESUMED = pytest.StashKey()  # the folder --resume continues, and the tests its journal already holds
 
 
 def pytest_addoption(parser):
@@ -27,6 +29,9 @@ def pytest_addoption(parser):
             group.addoption(option.command_line, action="store_true", help=option.help)
         else:
             group.addoption(option.command_line, type=option.type, default=option.default, help=option.help)
+    group.addoption("--resume", default=None, metavar="RUN",
+                    help="continue an interrupted run folder (a path, or a run id under --results-dir): its own "
+                         "options, only the tests its journal lacks")
 
 
 def settings_of(config) -> Settings:
@@ -34,6 +39,8 @@ def settings_of(config) -> Settings:
     if SETTINGS not in config.stash:
         import sdopt
         given = {option.name: getattr(config.option, option.name) for option in OPTIONS}
+        if config.getoption("resume", None):
+            given = _resumed_options(config, given)
         try:
             config.stash[SETTINGS] = Settings.parse(**given)
         except (sdopt.SdoptError, ValueError) as exc:
@@ -41,14 +48,42 @@ def settings_of(config) -> Settings:
     return config.stash[SETTINGS]
 
 
+def _resumed_options(config, given: dict) -> dict:
+    """The options of the run --resume continues; one given here that differs from them is refused."""
+    from .run_folder import read_marker
+    value = config.getoption("resume")
+    folder = Path(value)
+    if not folder.is_dir():
+        folder = Path(given["results_dir"]) / value
+    marker = read_marker(folder) if folder.is_dir() else None
+    if marker is None:
+        why = "is not a folder" if not folder.is_dir() else "is complete (no INCOMPLETE marker): nothing to resume"
+        raise pytest.UsageError(f"--resume {value}: {folder} {why}")
+    stored = {name: marker["options"].get(name, option.default) for name, option in
+              ((o.name, o) for o in OPTIONS)}
+    for option in OPTIONS:
+        if given[option.name] != option.default and given[option.name] != stored[option.name]:
+            raise pytest.UsageError(f"--resume {value}: that run used {option.command_line} "
+                                    f"{stored[option.name]!r}, not {given[option.name]!r}; leave the option out "
+                                    f"to continue it, or start a new run")
+    config.stash[RESUMED] = folder
+    return stored | {"results_dir": str(folder.parent)}
+
+
 def pytest_configure(config):
     """Check every suite option now: a bad one stops pytest with one line (a UsageError raised here is printed
     as `ERROR: <message>`; raised during collection it would come wrapped in a traceback per suite file)."""
     from .analysis.records import Recorder
     settings_of(config)
+    if not config.option.collectonly:
+        _stop_cleanly_on_sigterm()
+        config.pluginmanager.register(Journal(config), "sdopt-bench-journal")
     config.stash[RECORDER] = Recorder()
-    config.stash[EXTRAS] = {}
+    config.stash[EXTRAS] = RunFiles()
     config.stash[STATE] = {"variants": {}}
+    if RESUMED in config.stash:  # what the interrupted session's variants used stays in environment.json
+        from .analysis.runs import read_environment
+        config.stash[STATE]["variants"] = read_environment(config.stash[RESUMED]).get("variants", {})
     # pytest-benchmark opens --benchmark-json only at the very end and fails on a missing folder, which
     # would lose the whole session's records: create the folder now.
     benchmark_json = config.getoption("benchmark_json", None)
@@ -56,14 +91,83 @@ def pytest_configure(config):
         Path(benchmark_json).parent.mkdir(parents=True, exist_ok=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into what Ctrl-C raises, so pytest ends the session the same orderly way."""
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def terminate(signum, frame):
+        raise Terminated(f"signal {signum}")
+    signal.signal(signal.SIGTERM, terminate)
+
+
 def pytest_collection_finish(session):
     """What the options asked for that a variant refuses (a runtime, a step count), each once with the
-    variant's reason, before anything runs (in -q output too)."""
+    variant's reason, before anything runs (in -q output too); then the run folder, marked incomplete."""
     config = session.config
     reporter = config.pluginmanager.getplugin("terminalreporter")
     if reporter:
         for line in settings_of(config).not_run():
             reporter.write_line(f"sdopt-bench: not run: {line}")
+    if config.option.collectonly or not session.items:
+        return
+    from .analysis.report import new_run_id
+    from .run_folder import LiveRun
+    settings = settings_of(config)
+    options = dict(settings.options)
+    resumed = config.stash.get(RESUMED, None)
+    if resumed is not None:
+        done = len(LiveRun(resumed).finished_tests())
+        live = LiveRun.resume(resumed, len(session.items) + done, options)
+        if reporter:
+            reporter.write_line(f"sdopt-bench: resuming {resumed}: {done} tests done, {len(session.items)} to run")
+    else:
+        live = LiveRun.start(settings.results_dir, new_run_id(), len(session.items), options)
+    config.stash[LIVE] = live
+    live.write_environment(_environment(config, final=False))
+    config.stash[EXTRAS].live = live
+
+
+class Journal:
+    """Registered for sessions that run tests: --resume's deselection, and each finished test's records into
+    the run folder's journal."""
+
+    def __init__(self, config):
+        self.config = config
+        self.outcomes = {}  # node id -> [worst outcome of its phases, seconds]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        """--resume: leave out the tests the run's journal already holds (deselected, as -k would)."""
+        folder = self.config.stash.get(RESUMED, None)
+        if folder is None:
+            return
+        from .run_folder import LiveRun
+        done = LiveRun(folder).finished_tests()
+        deselected = [item for item in items if item.nodeid in done]
+        if deselected:
+            self.config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item.nodeid not in done]
+
+    def pytest_runtest_logreport(self, report):
+        found = self.outcomes.setdefault(report.nodeid, ["passed", 0.0])
+        if report.outcome != "passed" and found[0] != "failed":
+            found[0] = report.outcome
+        found[1] += report.duration
+
+    def pytest_runtest_logfinish(self, nodeid):
+        """The test is over, teardown too: its records and rounds go into the run folder's journal now."""
+        live = self.config.stash.get(LIVE, None)
+        if live is None:
+            return
+        outcome, seconds = self.outcomes.pop(nodeid, ("passed", 0.0))
+        records, rounds = self.config.stash[RECORDER].take()
+        live.add_test(nodeid, outcome, seconds, records, rounds)
 
 
 def pytest_generate_tests(metafunc):
@@ -82,6 +186,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("variant_name", s.variants)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """--interleave: all warm-ups, then all first rounds, then all second rounds...; the stable sort keeps
     everything else in place."""
@@ -208,7 +313,7 @@ def record_round(request, settings):
 
 
 @pytest.fixture(scope="session")
-def generations(runner_for, settings, run_extras, tmp_path_factory):
+def generations(request, runner_for, settings, tmp_path_factory):
     """(variant, steps, scheduler) -> the quality suite's images and final latents, made once per session.
 
     Every image is saved for the run folder's images/ (and grids), named so the report can pair them."""
@@ -216,8 +321,9 @@ def generations(runner_for, settings, run_extras, tmp_path_factory):
 
     from sdopt.backends import capture_unet_inputs
     made, reference_calls = {}, {}
-    image_dir = tmp_path_factory.mktemp("images")
-    run_extras["images"] = image_dir
+    live = request.config.stash.get(LIVE, None)
+    image_dir = live.folder / "images" if live else tmp_path_factory.mktemp("images")
+    image_dir.mkdir(exist_ok=True)
 
     def get(variant: str, steps: int, scheduler: str):
         key = (variant, steps, scheduler)
@@ -230,7 +336,7 @@ def generations(runner_for, settings, run_extras, tmp_path_factory):
                 for p_index, prompt in enumerate(settings.quality_prompts):
                     for seed in settings.seeds:
                         out = runner.generate(prompt, steps, scheduler, seed, height, width)
-                        out.images[0].save(image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:03d}-s{seed}.png")
+                        save_image(out.images[0], image_dir / f"{variant}__{steps}-{scheduler}__p{p_index:03d}-s{seed}.png")
                         results.append((prompt, seed, out.images[0], out.latents))
             if variant == REFERENCE:
                 reference_calls[(steps, scheduler)] = calls
@@ -243,6 +349,24 @@ def generations(runner_for, settings, run_extras, tmp_path_factory):
         return reference_calls[(steps, scheduler)]
     get.reference_unet_calls = unet_calls
     return get
+
+
+def save_image(image, path: Path) -> None:
+    """Staged and renamed, so an interrupted run keeps whole images only."""
+    import os
+    staged = path.with_name(f".{path.name}.partial")
+    image.save(staged, format="PNG")
+    os.replace(staged, path)
+
+
+class RunFiles(dict):
+    """Files beside the records (name -> DataFrame, text or Path), written into the run folder when set."""
+    live = None
+
+    def __setitem__(self, name, content):
+        super().__setitem__(name, content)
+        if self.live is not None:
+            self.live.write_extra(name, content)
 
 
 @pytest.fixture(scope="session")
@@ -258,14 +382,14 @@ def pytest_sessionstart(session):
         config.stash[STATE]["start"] = machine_state(config.option.threads)
 
 
-def _environment(config) -> dict:
-    """The fingerprint, the machine at start and end, and what each variant's runtime used."""
+def _environment(config, final: bool = True) -> dict:
+    """The fingerprint, the machine at start and end (final), and what each variant's runtime used."""
     from .probes.env import fingerprint, machine_state
     state = config.stash[STATE]
-    if "end" not in state:
+    if final and "end" not in state:
         state["end"] = machine_state(config.option.threads)
     generation = {"guidance_scale": settings_of(config).guidance}
-    return fingerprint(config.option.threads) | {"generation": generation, "machine": {"start": state.get("start"), "end": state["end"]},
+    return fingerprint(config.option.threads) | {"generation": generation, "machine": {"start": state.get("start"), "end": state.get("end")},
                                                  "variants": state["variants"]}
 
 
@@ -275,22 +399,28 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
-    """Write results/<run id>/ once pytest-benchmark has written its JSON (its hook wraps this one)."""
+    """Finish the run folder once pytest-benchmark has written its JSON (its hook wraps this one): complete when
+    every collected test ran, else left marked incomplete, with a summary that says so."""
     config = session.config
-    recorder = config.stash.get(RECORDER, None)
-    if recorder is None or not (recorder.records or recorder.rounds) or config.option.collectonly:
+    live = config.stash.get(LIVE, None)
+    if live is None:
         return
-    import pandas as pd
-
-    from .analysis.report import write_run
-    from .analysis.runs import records_from_rounds
-    extras = dict(config.stash[EXTRAS])
+    from .run_folder import progress_of
     benchmark_json = config.getoption("benchmark_json", None)
     if benchmark_json and Path(benchmark_json).is_file():
-        extras["benchmark.json"] = Path(benchmark_json)
-    rounds = recorder.rounds_frame()
-    records = pd.concat([recorder.frame(), records_from_rounds(rounds)], ignore_index=True)
-    run = write_run(records, _environment(config), settings_of(config).results_dir, extras, rounds=rounds)
+        live.write_extra("benchmark.json", Path(benchmark_json))
+    live.write_environment(_environment(config))
+    found = progress_of(live.folder)
+    complete = found.done >= (found.total or 0) and exitstatus != pytest.ExitCode.INTERRUPTED
     reporter = config.pluginmanager.getplugin("terminalreporter")
+    if complete and live.is_empty() and config.stash.get(RESUMED, None) is None:
+        import shutil
+        shutil.rmtree(live.folder)  # nothing was measured: no folder, as before anything ran
+        return
+    live.finish(complete)
     if reporter:
-        reporter.write_line(f"sdopt-bench: report written to {run}/summary.md")
+        if complete:
+            reporter.write_line(f"sdopt-bench: report written to {live.folder}/summary.md")
+        else:
+            reporter.write_line(f"sdopt-bench: run {found.sentence()}; its records so far are in {live.folder} "
+                                f"(marked INCOMPLETE); continue it with: pytest suites/ --resume {live.folder}")

@@ -26,7 +26,7 @@ class Option:
 
 
 OPTIONS = (
-    Option("model", "tiny", "tiny (default), sd15-arch, a hub id or a diffusers folder"),
+    Option("model", "tiny", sources.MODEL_HELP + " (default: tiny)"),
     Option("variants", "all", "comma-separated variants, or 'all' (see `sdopt list`)"),
     Option("runtimes", None, "comma-separated runtimes every OpenVINO variant runs on, side by side: openvino (the "
                              "optimum-intel Python pipeline), genai (OpenVINO GenAI's C++ pipeline on the same IRs); "

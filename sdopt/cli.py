@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import recipes, schedulers
+from . import recipes, schedulers, sources
 from .build import build
 from .cache import HELP as CACHE_HELP, Cache
 from .errors import SdoptError
@@ -13,7 +13,7 @@ from .sources import parse_resolution
 
 def _common(parser):
     parser.add_argument("variant", help="a registered variant (see `sdopt list`)")
-    parser.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
+    parser.add_argument("--model", default="tiny", help=sources.MODEL_HELP)
     parser.add_argument("--resolution", default=None, help="N or HxW; default: the model's native size")
     parser.add_argument("--cache", default=None, help=CACHE_HELP)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the variant even if it is cached")
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         sub.add_argument("--cache", default=None, help=CACHE_HELP)
     qat = commands.add_parser("qat", help="quantization-aware training of the UNet (NNCF + distillation + EMA) "
                               "into an OpenVINO pipeline folder")
-    qat.add_argument("--model", default="tiny", help="tiny, sd15-arch, a hub id or a diffusers folder")
+    qat.add_argument("--model", default="tiny", help=sources.MODEL_HELP)
     qat.add_argument("--data", default=None, help="image-caption folder (metadata.jsonl with file_name and text), "
                      "or 'world' for a shapes model's own world (its default); otherwise data-free: the FP32 "
                      "teacher draws the training images")

@@ -54,6 +54,9 @@ BUILTINS = {
 
 # Trained models that ship in the repository, each a pipeline folder with a manifest of file hashes.
 SHIPPED = {"shapes": Path(__file__).parent / "shapes" / "shipped"}
+# What --model accepts, as every command's help says it.
+MODEL_HELP = (f"a built-in ({', '.join(BUILTINS)}: random weights, for speed and size; "
+              f"{', '.join(SHIPPED)}: the trained model the project ships, for quality), a hub id or a diffusers folder")
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def resolve(spec: str) -> Source:
     if path.exists() or spec.startswith((".", "/", "~")):
         if not (path / "model_index.json").is_file():
             raise ModelNotFound(f"model folder {str(path)!r} has no model_index.json: pass a diffusers pipeline "
-                                f"folder (as written by save_pretrained) or one of {', '.join(BUILTINS)}")
+                                f"folder (as written by save_pretrained) or one of {', '.join([*BUILTINS, *SHIPPED])}")
         if _is_shapes_model(path):
             return _shapes(spec, path.resolve())
         return Source(spec, "folder", path.resolve())

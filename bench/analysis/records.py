@@ -25,15 +25,24 @@ class Record:
 
 
 class Recorder:
+    """Everything a session recorded; `take` hands over what came since the last call (a test's share, which
+    the run folder journals as the test finishes)."""
+
     def __init__(self):
         self.records: list[Record] = []
         self.rounds: list[dict] = []
+        self._taken = (0, 0)
 
     def add(self, **fields) -> None:
         self.records.append(Record(**fields))
 
     def add_round(self, round: int, **fields) -> None:
         self.rounds.append({**asdict(Record(**fields)), "round": int(round)})
+
+    def take(self) -> tuple[list[dict], list[dict]]:
+        records, rounds = self._taken
+        self._taken = (len(self.records), len(self.rounds))
+        return [asdict(r) for r in self.records[records:]], self.rounds[rounds:]
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(r) for r in self.records], columns=COLUMNS)

@@ -244,12 +244,22 @@ def render_summary(run: Path) -> str:
     run = Path(run)
     records = read_records(run)
     env = read_environment(run)
-    text = f"# sdopt-bench run {run.name}\n\n{environment_line(env)}\n\n"
+    text = f"# sdopt-bench run {run.name}\n\n{_incomplete_line(run)}{environment_line(env)}\n\n"
     text += markdown(summary_table(records, read_rounds(run))) if not records.empty else "No measurements were recorded.\n"
     text += adherence_section(records) if not records.empty else ""
     text += warnings_section(records)
     text += profile_section(run)
     return text + NOTES
+
+
+def _incomplete_line(run: Path) -> str:
+    """For a run folder still marked INCOMPLETE: how far it got, and how to continue it."""
+    from ..run_folder import progress_of
+    found = progress_of(run)
+    if found.complete:
+        return ""
+    return (f"**Run {found.sentence()}**: the tables hold the finished tests only. Continue it with "
+            f"`pytest suites/ --resume {run}`.\n\n")
 
 
 def warnings_section(records: pd.DataFrame) -> str:

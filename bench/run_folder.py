@@ -1,0 +1,188 @@
+"""A run folder written while the run goes, so that a run stopped at any point keeps what it finished.
+
+Each finished test appends one line to `journal.jsonl`: its node id, outcome and the records and rounds it
+made, in a single write (a kill, even SIGKILL, leaves whole lines: a test is in the journal with all of its
+records, or not at all). records.csv and rounds.csv are rebuilt from the journal after every test (staged, then
+renamed), so the folder is readable at any moment. `INCOMPLETE` (JSON: the collected test count, the options,
+the pid) stays until the session finishes every test; `--resume RUN` reads it and runs only what the journal
+lacks. Images and extra files are written in place as they are made, each staged and renamed.
+"""
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .analysis.records import COLUMNS, ROUND_COLUMNS
+
+JOURNAL = "journal.jsonl"
+MARKER = "INCOMPLETE"
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Stage beside the target, then rename: a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    staged.write_bytes(content.encode() if isinstance(content, str) else content)
+    os.replace(staged, path)
+
+
+def append_line(path: Path, line: str) -> None:
+    """One whole line in one write(2) on an O_APPEND descriptor: kills land between lines, not inside one."""
+    data = (line.rstrip("\n") + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"{path}: short append ({written} of {len(data)} bytes)")
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run folder stands: tests finished of those collected, and whether its session is still going."""
+    done: int
+    total: int | None
+    complete: bool
+    running: bool
+
+    def sentence(self) -> str:
+        if self.complete:
+            return f"complete: {self.done} tests"
+        of = f" of {self.total}" if self.total is not None else ""
+        if self.running:
+            return f"still running: {self.done}{of} tests finished so far"
+        return f"interrupted after {self.done}{of} tests"
+
+
+def read_journal(run: Path) -> list[dict]:
+    path = Path(run) / JOURNAL
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a full disk; every whole line before it counts
+            break
+    return entries
+
+
+def read_marker(run: Path) -> dict | None:
+    path = Path(run) / MARKER
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def progress_of(run: Path) -> Progress:
+    marker = read_marker(run)
+    done = len(read_journal(run))
+    if marker is None:
+        return Progress(done, done, True, False)
+    return Progress(done, marker.get("tests"), False, _alive(marker.get("pid")))
+
+
+def _alive(pid) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def frames(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(direct records, rounds) of the journal's tests."""
+    records = [r for e in entries for r in e.get("records", [])]
+    rounds = [r for e in entries for r in e.get("rounds", [])]
+    return pd.DataFrame(records, columns=COLUMNS), pd.DataFrame(rounds, columns=ROUND_COLUMNS)
+
+
+def records_of(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(records with the per-case medians of the rounds, rounds) of the journal: what records.csv holds."""
+    from .analysis.runs import records_from_rounds
+    direct, rounds = frames(read_journal(run))
+    return pd.concat([direct, records_from_rounds(rounds)], ignore_index=True), rounds
+
+
+class LiveRun:
+    """The run folder of a session in progress (or of the one it resumes)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    @classmethod
+    def start(cls, results_root: Path, run_id: str, tests: int, options: dict) -> "LiveRun":
+        folder = Path(results_root) / run_id
+        folder.mkdir(parents=True)
+        run = cls(folder)
+        run._mark(tests, options)
+        return run
+
+    @classmethod
+    def resume(cls, folder: Path, tests: int, options: dict) -> "LiveRun":
+        run = cls(folder)
+        run._mark(tests, options)
+        return run
+
+    def _mark(self, tests: int, options: dict) -> None:
+        write_atomically(self.folder / MARKER, json.dumps({"tests": tests, "options": options, "pid": os.getpid(),
+                                                           "started": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+
+    def finished_tests(self) -> set[str]:
+        return {entry["test"] for entry in read_journal(self.folder)}
+
+    def add_test(self, nodeid: str, outcome: str, seconds: float, records: list[dict], rounds: list[dict]) -> None:
+        entry = {"test": nodeid, "outcome": outcome, "seconds": round(seconds, 3), "records": records,
+                 "rounds": rounds}
+        append_line(self.folder / JOURNAL, json.dumps(entry, default=_plain))
+        self.write_tables()
+
+    def write_tables(self) -> None:
+        records, rounds = records_of(self.folder)
+        write_atomically(self.folder / "records.csv", records.to_csv(index=False))
+        if not rounds.empty:
+            write_atomically(self.folder / "rounds.csv", rounds.to_csv(index=False))
+
+    def write_extra(self, name: str, content) -> None:
+        """A file beside the records: a DataFrame, text, or a copy of a file."""
+        target = self.folder / name
+        if isinstance(content, pd.DataFrame):
+            write_atomically(target, content.to_csv(index=False))
+        elif isinstance(content, Path):
+            write_atomically(target, content.read_bytes())
+        else:
+            write_atomically(target, str(content))
+
+    def write_environment(self, env: dict) -> None:
+        write_atomically(self.folder / "environment.json", json.dumps(env, indent=1, default=str))
+
+    def finish(self, complete: bool) -> None:
+        """Render the summary and figures; a complete run loses its marker and becomes results/latest."""
+        from .analysis.report import render_figures, render_summary
+        self.write_tables()
+        if complete:
+            (self.folder / MARKER).unlink(missing_ok=True)
+        else:  # the session is over: the marker's pid no longer runs anything
+            marker = read_marker(self.folder) or {}
+            write_atomically(self.folder / MARKER, json.dumps(marker | {"pid": None}))
+        write_atomically(self.folder / "summary.md", render_summary(self.folder))
+        render_figures(self.folder)
+        if complete:
+            link, staged = self.folder.parent / "latest", self.folder.parent / f".latest.{self.folder.name}"
+            os.symlink(self.folder.name, staged)
+            os.replace(staged, link)
+
+    def is_empty(self) -> bool:
+        return not any(e.get("records") or e.get("rounds") for e in read_journal(self.folder))
+
+
+def _plain(value):
+    """numpy scalars and the like, as JSON numbers."""
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
