@@ -19,6 +19,7 @@ EXTRAS = pytest.StashKey()
 SETTINGS = pytest.StashKey()
 STATE = pytest.StashKey()  # the machine at the session's start, and each variant's settings as read back
 LIVE = pytest.StashKey()  # the run folder being written (bench/run_folder.py)
+DISPLAY = "sdopt-bench-progress"  # the session's progress bar, registered on a terminal only
 RESUMED = pytest.StashKey()  # the folder --resume continues, and the tests its journal already holds
 
 
@@ -78,6 +79,9 @@ def pytest_configure(config):
     if not config.option.collectonly:
         _stop_cleanly_on_sigterm()
         config.pluginmanager.register(Journal(config), "sdopt-bench-journal")
+        from .progress_display import SessionProgress, wanted
+        if wanted(config):
+            config.pluginmanager.register(SessionProgress(config), DISPLAY)
     config.stash[RECORDER] = Recorder()
     config.stash[EXTRAS] = RunFiles()
     config.stash[STATE] = {"variants": {}}
@@ -211,10 +215,16 @@ def _terminal_printer(config):
     """Print immediately, even while pytest captures output, so long builds are never silent."""
     capture = config.pluginmanager.getplugin("capturemanager")
     reporter = config.pluginmanager.getplugin("terminalreporter")
+    display = config.pluginmanager.getplugin(DISPLAY)
 
     def write(line: str) -> None:
         with capture.global_and_fixture_disabled():
-            reporter.write_line(line) if reporter else print(line, flush=True)
+            if display is not None:
+                display.write(line)
+            elif reporter:
+                reporter.write_line(line)
+            else:
+                print(line, flush=True)
     return write
 
 

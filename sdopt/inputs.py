@@ -1,5 +1,4 @@
 """What builds learn from, cached: UNet inputs recorded for calibration, and QAT's training examples."""
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,12 @@ def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, sc
     """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees. `graph`: "unet", or
     with step caching "unet_shallow", whose calls also carry the cached feature."""
     from .backends import capture_shallow_inputs, capture_unet_inputs
-    started = time.perf_counter()
-    with (capture_unet_inputs if graph == "unet" else capture_shallow_inputs)(variant) as calls:
+    with (capture_unet_inputs if graph == "unet" else capture_shallow_inputs)(variant) as calls, \
+            progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
             variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width,
                              guidance_scale=guidance_scale)
-            progress.count("calibration prompts", index + 1, len(prompts), started)
+            shown(index + 1)
     return [{name: value.astype(np.float32) for name, value in call.items() if name != "timestep"}
             | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
 
@@ -80,13 +79,14 @@ def vae_calibration_samples(base: Path, size, world: bool = False, guidance_scal
     variant = open_variant(base)
     scaling = float(variant.pipe.vae.config.scaling_factor)
     prompts = calibration_prompts(VAE_CALIBRATION["prompts"], world)
-    started, samples = time.perf_counter(), []
-    with progress.stage(f"drawing {len(prompts)} final latents for the VAE decoder's calibration"):
+    samples = []
+    with progress.stage(f"drawing {len(prompts)} final latents for the VAE decoder's calibration"), \
+            progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
             latents = variant.generate(prompt, VAE_CALIBRATION["steps"], "pndm", seed=index, height=size[0],
                                        width=size[1], guidance_scale=guidance_scale).latents
             samples.append({"latent_sample": (latents / scaling).numpy().astype(np.float32)})
-            progress.count("calibration prompts", index + 1, len(prompts), started)
+            shown(index + 1)
     return samples
 
 

@@ -153,8 +153,13 @@ class Trainer:
     def run(self) -> None:
         s = self.settings
         self.resume()
+        with progress.bar("QAT steps", s.steps, start=self.step) as shown:
+            self._loop(shown)
+
+    def _loop(self, shown) -> None:
+        """Steps until done, each logged to the training log (training_log.csv), the bar showing the loss."""
+        s = self.settings
         started = time.perf_counter()
-        first = self.step
         while self.step < s.steps:
             totals = self.accumulate_gradients()
             torch.nn.utils.clip_grad_norm_(self.weights + self.quantizers, s.max_grad_norm)
@@ -173,11 +178,8 @@ class Trainer:
             self._log(row)
             if self.step % s.checkpoint_every == 0 or self.step == s.steps:
                 self.save_checkpoint()
-            elapsed = time.perf_counter() - started
-            eta = elapsed / (self.step - first) * (s.steps - self.step)
             held_out = "" if validation is None else f", held-out {validation:.5f}"
-            progress.say(f"QAT step {self.step}/{s.steps} loss {row['loss']:.4f} (task {row['task_loss']:.4f}, "
-                         f"distillation {row['distillation_loss']:.4f}{held_out}) {elapsed:.0f}s, eta {eta:.0f}s")
+            shown(self.step, f"loss {row['loss']:.4f}{held_out}")
             if self.on_step:
                 self.on_step(self.step, row)
 

@@ -56,12 +56,14 @@ def write_teacher_images(teacher, prompts: list[str], steps: int, size: tuple[in
     """Data-free mode: the FP32 teacher draws the training set, written as an imagefolder."""
     out.mkdir(parents=True, exist_ok=True)
     lines = []
-    for index, prompt in enumerate(prompts):
-        image = teacher.generate(prompt, steps, "dpm++2m", seed=seed + index, height=size[0], width=size[1]).images[0]
-        name = f"{index:05d}.png"
-        image.save(out / name)
-        lines.append(json.dumps({"file_name": name, "text": prompt}))
-        progress.say(f"teacher image {index + 1}/{len(prompts)}")
+    with progress.bar("teacher images", len(prompts)) as shown:
+        for index, prompt in enumerate(prompts):
+            image = teacher.generate(prompt, steps, "dpm++2m", seed=seed + index, height=size[0],
+                                     width=size[1]).images[0]
+            name = f"{index:05d}.png"
+            image.save(out / name)
+            lines.append(json.dumps({"file_name": name, "text": prompt}))
+            shown(index + 1)
     (out / METADATA).write_text("\n".join(lines) + "\n")
 
 
