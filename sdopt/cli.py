@@ -84,6 +84,10 @@ def main(argv=None) -> int:
     except SdoptError as exc:
         print(f"sdopt: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # builds stage into temporary folders: nothing half-made is left in the cache
+        print(f"sdopt {args.command}: interrupted; the cache keeps finished builds only (and QAT checkpoints, "
+              f"which the next build resumes from)", file=sys.stderr)
+        return 130
 
 
 def _quiet_libraries() -> None:

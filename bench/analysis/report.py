@@ -245,7 +245,12 @@ def render_summary(run: Path) -> str:
     records = read_records(run)
     env = read_environment(run)
     text = f"# sdopt-bench run {run.name}\n\n{_incomplete_line(run)}{environment_line(env)}\n\n"
-    text += markdown(summary_table(records, read_rounds(run))) if not records.empty else "No measurements were recorded.\n"
+    if records.empty:
+        text += "No measurements were recorded.\n"
+    else:
+        from .headline import headline
+        table = summary_table(records, read_rounds(run))
+        text += headline(table, records, formatted(table)) + "## All measurements\n\n" + markdown(table)
     text += adherence_section(records) if not records.empty else ""
     text += warnings_section(records)
     text += profile_section(run)
