@@ -118,18 +118,19 @@ def pytest_collection_finish(session):
     if reporter:
         for line in settings_of(config).not_run():
             reporter.write_line(f"sdopt-bench: not run: {line}")
-    if config.option.collectonly or not session.items:
+    resumed = config.stash.get(RESUMED, None)
+    if config.option.collectonly or not (session.items or resumed):
         return
     from .analysis.report import new_run_id
     from .run_folder import LiveRun
     settings = settings_of(config)
     options = dict(settings.options)
-    resumed = config.stash.get(RESUMED, None)
     if resumed is not None:
-        done = len(LiveRun(resumed).finished_tests())
-        live = LiveRun.resume(resumed, len(session.items) + done, options)
+        done = LiveRun(resumed).finished_tests()
+        live = LiveRun.resume(resumed, len(done | {item.nodeid for item in session.items}), options)
         if reporter:
-            reporter.write_line(f"sdopt-bench: resuming {resumed}: {done} tests done, {len(session.items)} to run")
+            reporter.write_line(f"sdopt-bench: resuming {resumed}: {len(done)} tests done, {len(session.items)} to "
+                                f"run")
     else:
         live = LiveRun.start(settings.results_dir, new_run_id(), len(session.items), options)
     config.stash[LIVE] = live
@@ -152,7 +153,9 @@ class Journal:
         if folder is None:
             return
         from .run_folder import LiveRun
-        done = LiveRun(folder).finished_tests()
+        # --interleave's warm-up pass records nothing and runs again: the one-time costs of a fresh process
+        # (thread pools, page cache) must not land in the first round timed after the resume.
+        done = {nodeid for nodeid in LiveRun(folder).finished_tests() if not nodeid.endswith("-warmup]")}
         deselected = [item for item in items if item.nodeid in done]
         if deselected:
             self.config.hook.pytest_deselected(items=deselected)
@@ -286,6 +289,9 @@ def runner_for(request, artifact_for, settings):
     resolved recipe go into the run's environment.json."""
     from .probes.runner import Runner
     current, used = {}, request.config.stash[STATE]["variants"]
+    # Compiled models go while the runtimes' modules are whole, also when a session is interrupted, rather than
+    # at interpreter exit, where native objects are torn down in no set order.
+    request.addfinalizer(lambda: release(current))
 
     def get(name: str, fresh: bool = False):
         if fresh or name not in current:

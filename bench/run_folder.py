@@ -79,7 +79,7 @@ def read_marker(run: Path) -> dict | None:
 
 def progress_of(run: Path) -> Progress:
     marker = read_marker(run)
-    done = len(read_journal(run))
+    done = len({entry["test"] for entry in read_journal(run)})  # a warm-up pass may run again on resume
     if marker is None:
         return Progress(done, done, True, False)
     return Progress(done, marker.get("tests"), False, _alive(marker.get("pid")))

@@ -288,3 +288,37 @@ def test_the_runtimes_table_pairs_each_variant_with_its_genai_copy_by_round(tmp_
                             rounds=rounds[rounds.variant != "ov-int8-ptq[runtime=genai]"])
     with pytest.raises(ValueError, match="no variant run on both runtimes"):
         script.table(only_python)
+
+
+def test_the_headline_comes_first_with_speedup_memory_footprint_and_the_verdict(tmp_path):
+    """The headline restates the full table's cells (speedup with its interval, peak RSS, footprint) and the one
+    rule's verdict with its sample: paired speedups from rounds, verdicts from adherence records."""
+    recorder = Recorder()
+    case = dict(model="shapes", steps=20, scheduler="pndm", resolution="64x64")
+    for variant, seconds in (("torch-fp32", [4.0, 4.2, 4.1, 4.4, 4.0]), ("ov-int8-ptq", [1.0, 1.1, 1.0, 1.2, 1.0])):
+        for index, value in enumerate(seconds):
+            recorder.add_round(index, **case, variant=variant, metric="latency_median", value=value, unit="s")
+    for variant, right, lost in (("torch-fp32", 0.99, None), ("ov-int8-ptq", 0.95, 8)):
+        recorder.add(**case, variant=variant, metric="adherence", value=right, unit="ratio")
+        recorder.add(**case, variant=variant, metric="adherence_n", value=100, unit="images")
+        recorder.add(**case, variant=variant, metric="adherence_low", value=right - 0.05, unit="ratio")
+        recorder.add(**case, variant=variant, metric="adherence_high", value=min(right + 0.01, 1), unit="ratio")
+        if lost is not None:
+            recorder.add(**case, variant=variant, metric="adherence_lost", value=lost, unit="images")
+            recorder.add(**case, variant=variant, metric="adherence_gained", value=0, unit="images")
+        recorder.add(**{**case, "steps": None, "scheduler": None}, variant=variant, metric="footprint_total",
+                     value={"torch-fp32": 20.0, "ov-int8-ptq": 10.0}[variant], unit="MB")
+        recorder.add(**case, variant=variant, metric="peak_rss", value=1000.0, unit="MiB")
+    from bench.analysis.runs import records_from_rounds
+    rounds = recorder.rounds_frame()
+    records = pd.concat([recorder.frame(), records_from_rounds(rounds)], ignore_index=True)
+    summary = (write_run(records, {}, tmp_path, run_id="run", rounds=rounds) / "summary.md").read_text()
+    headline, rest = summary.split("## All measurements")
+    assert "## Headline: shapes 64x64, 20 pndm steps" in headline
+    row = next(line for line in headline.splitlines() if line.startswith("| ov-int8-ptq |"))
+    speedup = next(line for line in rest.splitlines() if line.startswith("| shapes")
+                   and "| ov-int8-ptq |" in line).split(" | ")[6]
+    assert speedup.startswith("4.") and f"| {speedup} |" in row  # the full table's cell, interval and all
+    assert "| 1000 |" in row and "10.0 (0.50x)" in row
+    # 8 lost, 0 gained: McNemar p = 0.008, a significant loss; adherence 4 points under torch-fp32's
+    assert "| fails; adherence 95.0% [90%-96%], n=100 |" in row

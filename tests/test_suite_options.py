@@ -1,4 +1,5 @@
 """The suites' command line: bad options stop the session with one message and write no results."""
+import os
 import re
 import subprocess
 import sys
@@ -43,6 +44,63 @@ def collect(pytester, suite: str, *args: str):
                                         *args)
 
 
+def test_a_bad_option_is_one_line_naming_the_valid_values():
+    """Checked at configure time, before collection: pytest prints the UsageError alone, no traceback."""
+    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites"), "--variants", "nosuch"],
+                            capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR and len(lines) == 1, lines
+    assert lines[0].startswith("ERROR: unknown variant 'nosuch'; valid variants:") and "torch-fp32" in lines[0]
+    assert "Multiple distributions" not in result.stderr  # diffusers' optimum notice is dropped at its logger
+
+
+def entry_point_arguments() -> dict:
+    """Each documented entry point's default suite arguments, read from where it keeps them."""
+    import configparser
+    import shlex
+
+    def make_args(target: str) -> list:
+        dry = subprocess.run(["make", "-n", target], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+        line = next(line for line in dry.splitlines() if " -m pytest suites/" in line)
+        return shlex.split(line.split(" -m pytest suites/", 1)[1])
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    ov_default = re.search(r"\{posargs:([^}]*)\}", tox["ov"]["commands"]).group(1)
+    nightly = subprocess.run([str(ROOT / "scripts" / "nightly-run"), "--dry-run", "ov-2026.0"], capture_output=True,
+                             text=True, cwd=ROOT, check=True).stdout
+    return {"make bench": make_args("bench"), "make bench-full": make_args("bench-full"),
+            "make smoke": make_args("smoke"), "tox -e ov-*": shlex.split(ov_default),
+            "nightly": shlex.split(nightly.split(" -- ", 1)[1]), "tox -e bench": []}
+
+
+@pytest.mark.parametrize("entry_point", ["make bench", "make bench-full", "make smoke", "tox -e ov-*", "nightly",
+                                         "tox -e bench"])
+def test_no_entry_point_collects_a_combination_its_variant_refuses(pytester, tmp_path, entry_point):
+    """Collected as each entry point runs (its own arguments), every test of a case is one its variant can run:
+    the DeepCache variants at 2 steps (interval 3) are left out with their reason, not failed."""
+    args = [a for a in entry_point_arguments()[entry_point] if not a.startswith("--benchmark-json")]
+    result = pytester.runpytest_inprocess(str(ROOT / "suites"), "--collect-only", "-q", "-p", "no:cacheprovider",
+                                          *args, "--results-dir", str(tmp_path))
+    assert result.ret == 0, result.stdout.str()[-2000:] + result.stderr.str()[-2000:]
+    cases = re.findall(r"::test_\w+\[(.+)-(\d+)-([a-z0-9+-]+?)(?:-round\d+|-warmup)?\]$", result.stdout.str(), re.M)
+    assert cases, result.stdout.str()[-2000:]
+    refused = [(variant, steps) for variant, steps, _ in cases if sdopt.get_recipe(variant).refuses(int(steps))]
+    assert not refused, refused
+    left_out = [line for line in result.stdout.str().splitlines() if "not run:" in line]
+    assert len(left_out) == len(set(left_out))  # each once
+    for line in left_out:
+        if " at 2 steps: " in line:
+            assert "cache_interval 3 is above the 2 denoising steps" in line
+
+
+def test_a_step_count_a_variant_refuses_is_left_out_once_with_its_reason():
+    settings = Settings.parse(variants="torch-fp32,ov-deepcache-fp32", steps="2,3")
+    assert [str(c) for c in settings.cases()] == ["torch-fp32-2-pndm", "torch-fp32-3-pndm", "ov-deepcache-fp32-3-pndm"]
+    [line] = settings.not_run()
+    assert line.startswith("ov-deepcache-fp32 at 2 steps: cache_interval 3 is above the 2 denoising steps")
+    assert settings.first_case("ov-deepcache-fp32").steps == 3
+
+
 @pytest.mark.parametrize("option, message", [(["--steps", "0"], "--steps needs positive integers"),
                                              (["--variants", "ov-fp33"], "valid variants:")])
 def test_a_bad_option_stops_the_session_with_its_message_and_writes_nothing(pytester, tmp_path, option, message):
@@ -83,14 +141,31 @@ def interleaved_run(tmp_path_factory, shared_cache):
     benchmark JSON aimed into a folder not yet made."""
     folder = tmp_path_factory.mktemp("interleaved")
     target = folder / "new" / "deeper" / "benchmark.json"
+    # The progress display forced on, as on a terminal: its frames go to stderr.
     result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_latency.py"), "-v",
                              "--variants", "torch-fp32,ov-fp32", "--steps", "1", "--schedulers", "euler",
                              "--rounds", "2", "--interleave", "--threads", "1", "--guidance", "3.5",
                              "--results-dir", str(folder / "results"),
                              "--sdopt-cache", str(shared_cache.root), "--benchmark-json", str(target)],
-                            capture_output=True, text=True, cwd=ROOT)
+                            capture_output=True, text=True, cwd=ROOT, env=os.environ | {"SDOPT_PROGRESS": "on"})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return {"stdout": result.stdout, "results": folder / "results", "benchmark_json": target}
+    return {"stdout": result.stdout, "stderr": result.stderr, "results": folder / "results",
+            "benchmark_json": target}
+
+
+def test_the_progress_display_counts_every_test_and_reaches_100_percent_when_the_last_one_ends(interleaved_run):
+    """Its frames against the run folder's journal (written by another hook, as each test ends): the count
+    climbs one test at a time, and 6/6 (100%) shows only after all six tests are in the journal, once."""
+    from bench.run_folder import read_journal
+    frames = [f for f in re.split(r"[\r\n]", interleaved_run["stderr"]) if " tests " in f and "%" in f]
+    counts = [tuple(map(int, re.search(r"(\d+)/(\d+) tests", f).groups())) for f in frames]
+    assert counts and {total for _, total in counts} == {6}, frames
+    done = [n for n, _ in counts]
+    assert done == sorted(done) and sorted(set(done)) == list(range(7))  # 0, 1, ... 6: every test, in order
+    first_full = done.index(6)
+    assert all("100%" in f for f in frames[first_full:]) and not any("100%" in f for f in frames[:first_full])
+    assert len(read_journal(interleaved_run["results"] / "latest")) == 6
+    assert " PASSED" not in interleaved_run["stdout"]  # pytest's per-test lines give way to the display
 
 
 def test_benchmark_json_into_a_folder_not_yet_made(interleaved_run):
@@ -103,7 +178,8 @@ def test_benchmark_json_into_a_folder_not_yet_made(interleaved_run):
 
 def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(interleaved_run):
     from bench.analysis.runs import load_run
-    ran = [line.split("::")[1].split(" ")[0] for line in interleaved_run["stdout"].splitlines() if " PASSED" in line]
+    from bench.run_folder import read_journal
+    ran = [entry["test"].split("::")[1] for entry in read_journal(interleaved_run["results"] / "latest")]
     assert ran == ["test_latency[torch-fp32-1-euler-warmup]", "test_latency[ov-fp32-1-euler-warmup]",
                    "test_latency[torch-fp32-1-euler-round0]", "test_latency[ov-fp32-1-euler-round0]",
                    "test_latency[torch-fp32-1-euler-round1]", "test_latency[ov-fp32-1-euler-round1]"]

@@ -1,0 +1,28 @@
+"""Progress outside a terminal stays short, and library notices sdopt has no use for are dropped at their logger."""
+import logging
+
+from sdopt import progress
+
+
+def test_a_loop_logs_a_line_per_quarter_outside_a_terminal(monkeypatch):
+    monkeypatch.setenv("SDOPT_PROGRESS", "off")
+    lines = []
+    previous = progress.set_sink(lines.append)
+    try:
+        with progress.bar("QAT steps", 400) as shown:
+            for step in range(1, 401):
+                shown(step, "loss 0.1")
+    finally:
+        progress.set_sink(previous)
+    assert [line.split(" (")[0] for line in lines] == [f"[sdopt] QAT steps {n}/400" for n in (100, 200, 300, 400)]
+
+
+def test_the_optimum_and_torchvision_notices_are_dropped_and_nothing_else(caplog):
+    import sdopt  # noqa: F401  (installs the filters)
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("diffusers.utils.import_utils").warning(
+            "Multiple distributions found for package optimum. Picked distribution: optimum-intel")
+        logging.getLogger("transformers.utils.import_utils").warning(
+            "`CLIPImageProcessor` requires torchvision (not installed); falling back to `CLIPImageProcessorPil`")
+        logging.getLogger("diffusers.utils.import_utils").warning("Multiple distributions found for package foo.")
+    assert [r.getMessage() for r in caplog.records] == ["Multiple distributions found for package foo."]
