@@ -41,12 +41,12 @@ $(STAMP): pyproject.toml requirements/lock.txt scripts/install-env
 bench: setup
 	mkdir -p results
 	@echo "make bench: $(BENCH_VARIANTS) on the shapes model, 20 steps; quality on $(BENCH_PROMPTS) prompts."
-	@echo "  About 15 minutes on 2 cores from an empty variant cache, 5-6 with it built; make bench-full runs everything."
+	@echo "  Measured: 11 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything."
 	$(PY) -m pytest suites/ --benchmark-json results/benchmark.json $(BENCH_ARGS) $(PYTEST_ARGS)
 
 bench-full: setup
 	mkdir -p results
-	@echo "make bench-full: every variant on the shapes model, 20 steps, all 301 held-out prompts: about 3 hours on 2 cores."
+	@echo "make bench-full: every variant on the shapes model, 20 steps, all 301 held-out prompts: hours on 2 cores (projected)."
 	$(PY) -m pytest suites/ --benchmark-json results/benchmark.json $(FULL_ARGS) $(PYTEST_ARGS)
 
 # --durations: CI's log then says where the suite's time went, against its ~15-minute budget.

@@ -48,13 +48,21 @@ def _compare(args) -> int:
     from .analysis.compare import compare_runs
     from .analysis.thresholds import load_thresholds
     comparison = compare_runs(args.baseline, args.current, load_thresholds(args.thresholds))
-    text = comparison.markdown()
+    text = _incomplete_notes(args.baseline, args.current) + comparison.markdown()
     if args.markdown:
         args.markdown.write_text(text)
     if args.csv:
         comparison.table.to_csv(args.csv, index=False)
     print(text)
     return 1 if comparison.regressed else 0
+
+
+def _incomplete_notes(*runs: Path) -> str:
+    """A run stopped before its end compares only what it finished: say so above the table."""
+    from .run_folder import MARKER, progress_of
+    notes = [f"**{run} is incomplete** ({progress_of(run).sentence()}): only its finished tests are compared.\n\n"
+             for run in runs if run.is_dir() and (run / MARKER).is_file()]
+    return "".join(notes)
 
 
 def _versions(args) -> int:

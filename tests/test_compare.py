@@ -260,3 +260,17 @@ def test_real_runs_catch_a_damaged_variant(tmp_path, tiny_artifacts, shared_cach
     assert table.loc[("ov-fp32", "psnr"), "verdict"] == "regressed", result.markdown()
     assert table.loc[("ov-fp32", "unet_error"), "verdict"] == "regressed", result.markdown()
     assert set(table.loc["torch-fp32", "verdict"]) <= {"ok", "info"}, result.markdown()
+
+
+def test_an_incomplete_run_is_named_above_the_comparison(tmp_path, capsys):
+    """A run stopped early compares only what it finished; the table says so first, with how far it got."""
+    from bench.run_folder import LiveRun
+    base = write_run(tmp_path / "base", timings(1))
+    stopped = write_run(tmp_path / "stopped", timings(2))
+    LiveRun(stopped)._mark(9, {})
+    (stopped / "journal.jsonl").write_text('{"test": "a"}\n{"test": "b"}\n')
+    bench_main(["compare", str(base), str(stopped)])
+    out = capsys.readouterr().out
+    assert out.startswith(f"**{stopped} is incomplete** (interrupted after 2 of 9 tests)")
+    bench_main(["compare", str(base), str(base)])
+    assert "incomplete" not in capsys.readouterr().out

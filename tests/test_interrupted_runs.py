@@ -25,8 +25,11 @@ def journal(run: Path) -> list[dict]:
 
 
 def start(args, cwd) -> subprocess.Popen:
+    # SIGINT back at its default in the child: a shell's background job inherits it ignored, and Python then
+    # installs no KeyboardInterrupt handler (a terminal's foreground job has the default, as here).
     return subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=os.environ | {"SDOPT_PROGRESS": "off"})
+                            stderr=subprocess.STDOUT, text=True, env=os.environ | {"SDOPT_PROGRESS": "off"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def stop_after(process: subprocess.Popen, results: Path, tests_done: int, signum: int) -> str:
