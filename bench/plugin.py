@@ -21,6 +21,7 @@ STATE = pytest.StashKey()  # the machine at the session's start, and each varian
 LIVE = pytest.StashKey()  # the run folder being written (bench/run_folder.py)
 DISPLAY = "sdopt-bench-progress"  # the session's progress bar, registered on a terminal only
 RESUMED = pytest.StashKey()  # the folder --resume continues, and the tests its journal already holds
+MEASURING = {"record", "record_round", "run_extras", "generations"}  # fixtures a suite test records through
 
 
 def pytest_addoption(parser):
@@ -119,7 +120,8 @@ def pytest_collection_finish(session):
         for line in settings_of(config).not_run():
             reporter.write_line(f"sdopt-bench: not run: {line}")
     resumed = config.stash.get(RESUMED, None)
-    if config.option.collectonly or not (session.items or resumed):
+    measuring = any(MEASURING & set(getattr(item, "fixturenames", ())) for item in session.items)
+    if config.option.collectonly or not (measuring or resumed):  # e.g. the project's own tests: no run folder
         return
     from .analysis.report import new_run_id
     from .run_folder import LiveRun

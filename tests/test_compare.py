@@ -273,4 +273,4 @@ def test_an_incomplete_run_is_named_above_the_comparison(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"**{stopped} is incomplete** (interrupted after 2 of 9 tests)")
     bench_main(["compare", str(base), str(base)])
-    assert "incomplete" not in capsys.readouterr().out
+    assert "is incomplete" not in capsys.readouterr().out

@@ -9,14 +9,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bench.run_folder import JOURNAL, MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
-# Four tests: two footprints (quick), then two latency tests of 150-step generations (about 3 s each on tiny),
-# so a signal sent just after the n-th test finished lands inside a generation of the next.
-SUITES = [str(ROOT / "suites" / "test_footprint.py"), str(ROOT / "suites" / "test_latency.py")]
-OPTIONS = ["--variants", "torch-fp32,ov-fp32", "--steps", "150", "--rounds", "1", "-p", "no:cacheprovider"]
+# Two latency tests of 60-step generations (about 1 s each on tiny, four per test): a signal sent a second after
+# the first test finished lands inside the second. Each stage is a fresh process (about 11 s of imports).
+SUITES = [str(ROOT / "suites" / "test_latency.py")]
+OPTIONS = ["--variants", "torch-fp32,ov-fp32", "--steps", "60", "--rounds", "1", "-p", "no:cacheprovider"]
 
 
 def journal(run: Path) -> list[dict]:
@@ -44,62 +45,60 @@ def stop_after(process: subprocess.Popen, results: Path, tests_done: int, signum
             break
         assert process.poll() is None, process.communicate()[0][-3000:]
         time.sleep(0.1)
-    # Inside the next test: a latency test loads, warms up and times 2 generations of 150 steps (torch-fp32
-    # about 11 s in all on tiny, ov-fp32 about 4 s).
-    time.sleep(2)
+    # Inside the next test: a latency test loads, warms up and times two generations of 60 steps (torch-fp32
+    # about 5 s in all on tiny, ov-fp32 about 3 s with its compile).
+    time.sleep(1)
     process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
     return output
 
 
-def report(run: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "bench", "report", str(run)], capture_output=True, text=True,
-                          cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+def report(run: Path, capsys) -> str:
+    from bench.__main__ import main
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 0
+    return capsys.readouterr().out
 
 
-def test_a_run_killed_at_any_point_keeps_its_finished_tests_and_resumes_to_completion(tmp_path, shared_cache):
+def test_a_run_killed_at_any_point_keeps_its_finished_tests_and_resumes_to_completion(tmp_path, shared_cache,
+                                                                                      capsys):
     results = tmp_path / "results"
     cache = ["--sdopt-cache", str(shared_cache.root), "--results-dir", str(results)]
+    resume = lambda run: [*SUITES, "--resume", str(run), "-p", "no:cacheprovider"]
 
-    # Ctrl-C in the first latency test's generation: an orderly stop, no crash, two tests kept.
-    output = stop_after(start([*SUITES, *OPTIONS, *cache], ROOT), results, 2, signal.SIGINT)
+    # Ctrl-C in the second test's generation: an orderly stop, no crash, the first test kept.
+    output = stop_after(start([*SUITES, *OPTIONS, *cache], ROOT), results, 1, signal.SIGINT)
     [run] = [p for p in results.iterdir() if not p.is_symlink()]
     assert "Segmentation fault" not in output and "Fatal Python error" not in output, output[-3000:]
-    assert "interrupted after 2 of 4 tests" in output, output[-3000:]
+    assert "interrupted after 1 of 2 tests" in output, output[-3000:]
     assert (run / MARKER).is_file() and not (results / "latest").exists()  # latest: complete runs only
     records = pd.read_csv(run / "records.csv")
-    assert set(records[records.metric == "footprint_total"].variant) == {"torch-fp32", "ov-fp32"}
-    assert "interrupted after 2 of 4 tests" in report(run)
+    assert set(records[records.metric == "latency_median"].variant) == {"torch-fp32"}
+    assert "interrupted after 1 of 2 tests" in report(run, capsys)
 
-    # SIGTERM in the resumed run's first test (the same first latency test): nothing new is kept.
-    output = stop_after(start([*SUITES, "--resume", str(run), "-p", "no:cacheprovider"], ROOT), results, 2,
-                        signal.SIGTERM)
-    assert "resuming" in output and "2 to run" in output, output[-3000:]
-    assert [e["test"] for e in journal(run)][2:] == [] and (run / MARKER).is_file()
+    # SIGTERM in the resumed run's only test: the same orderly stop, nothing new kept.
+    output = stop_after(start(resume(run), ROOT), results, 1, signal.SIGTERM)
+    assert "resuming" in output and "1 to run" in output and "interrupted after 1 of 2 tests" in output, \
+        output[-3000:]
+    assert len(journal(run)) == 1 and (run / MARKER).is_file()
 
-    # SIGKILL after the third test finished: no handler runs, the journal still holds whole tests only.
-    process = start([*SUITES, "--resume", str(run), "-p", "no:cacheprovider"], ROOT)
-    stop_after(process, results, 3, signal.SIGKILL)
+    # SIGKILL: no handler runs; the journal holds whole tests only, and `bench report` reads it.
+    process = start(resume(run), ROOT)
+    stop_after(process, results, 1, signal.SIGKILL)
     assert process.returncode == -signal.SIGKILL
-    assert len(journal(run)) == 3 and (run / MARKER).is_file()
-    assert "interrupted after 3 of 4 tests" in report(run)  # rebuilt from the journal by `bench report`
-    latency = pd.read_csv(run / "records.csv")
-    assert set(latency[latency.metric == "latency_median"].variant) == {"torch-fp32"}
+    assert len(journal(run)) == 1 and (run / MARKER).is_file()
+    assert "interrupted after 1 of 2 tests" in report(run, capsys)
 
     # The last resume runs only the missing test and completes the folder.
-    done = subprocess.run([sys.executable, "-m", "pytest", *SUITES, "--resume", str(run), "-p", "no:cacheprovider"],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-m", "pytest", *resume(run)], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "1 passed, 3 deselected" in done.stdout
+    assert "1 passed, 1 deselected" in done.stdout
     tests = [e["test"] for e in journal(run)]
-    assert len(tests) == len(set(tests)) == 4 and not (run / MARKER).exists()
+    assert len(tests) == len(set(tests)) == 2 and not (run / MARKER).exists()
     assert (results / "latest").resolve() == run.resolve()
     records = pd.read_csv(run / "records.csv")
-    assert records[records.metric == "footprint_total"].variant.value_counts().to_dict() == {"torch-fp32": 1,
-                                                                                           "ov-fp32": 1}
-    assert set(records[records.metric == "latency_median"].variant) == {"torch-fp32", "ov-fp32"}
+    assert records[records.metric == "latency_median"].variant.value_counts().to_dict() == {"torch-fp32": 1,
+                                                                                          "ov-fp32": 1}
     summary = (run / "summary.md").read_text()
     assert "interrupted" not in summary and "## Headline" in summary
 
@@ -109,14 +108,9 @@ def test_resume_refuses_a_complete_run_and_other_options(tmp_path, pytester):
     complete = tmp_path / "complete"
     complete.mkdir()
     result = pytester.runpytest_inprocess(str(ROOT / "suites"), "--resume", str(complete), "-p", "no:cacheprovider")
-    assert result.ret == pytest_usage_error() and "nothing to resume" in result.stderr.str()
-    LiveRun.start(tmp_path, "stopped", 4, {"steps": "150", "variants": "torch-fp32,ov-fp32"})
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "nothing to resume" in result.stderr.str()
+    LiveRun.start(tmp_path, "stopped", 4, {"steps": "60", "variants": "torch-fp32,ov-fp32"})
     result = pytester.runpytest_inprocess(str(ROOT / "suites"), "--resume", str(tmp_path / "stopped"),
                                           "--steps", "20", "-p", "no:cacheprovider")
-    assert result.ret == pytest_usage_error()
-    assert "that run used --steps '150', not '20'" in result.stderr.str()
-
-
-def pytest_usage_error():
-    import pytest
-    return pytest.ExitCode.USAGE_ERROR
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "that run used --steps '60', not '20'" in result.stderr.str()

@@ -29,13 +29,16 @@ def test_the_optimum_and_torchvision_notices_are_dropped_and_nothing_else():
             self.messages.append(record.getMessage())
     kept = Kept()
     loggers = [logging.getLogger(name) for name in ("diffusers.utils.import_utils", "transformers.utils.import_utils")]
-    for logger in loggers:
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:  # other tests quiet these libraries (the CLI sets them to ERROR): let warnings through
         logger.addHandler(kept)
+        logger.setLevel(logging.WARNING)
     try:
         loggers[0].warning("Multiple distributions found for package optimum. Picked distribution: optimum-intel")
         loggers[1].warning("`CLIPImageProcessor` requires torchvision (not installed); falling back to `...Pil`")
         loggers[0].warning("Multiple distributions found for package foo.")
     finally:
-        for logger in loggers:
+        for logger, level in zip(loggers, levels):
             logger.removeHandler(kept)
+            logger.setLevel(level)
     assert kept.messages == ["Multiple distributions found for package foo."]
