@@ -12,7 +12,6 @@ summary print as usual once the session ends.
 """
 import io
 import sys
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -56,16 +55,12 @@ class SessionProgress:
         self.config = config
         self.file = file or Uncaptured(config, sys.__stderr__)
         self.bar = None
-        self.total = 0
-        self.done = 0
-        self.started = time.perf_counter()
         self.previous_bars = None
 
     # --- pytest hooks -------------------------------------------------------------------------------------
     def pytest_collection_finish(self, session):
         from tqdm import tqdm
-        self.total = len(session.items)
-        self.bar = tqdm(total=self.total, desc="sdopt-bench", unit="test", position=0, leave=True, smoothing=0,
+        self.bar = tqdm(total=len(session.items), desc="sdopt-bench", unit="test", position=0, leave=True, smoothing=0,
                         ncols=_width(), file=self.file,
                         bar_format="{desc}: {n}/{total} tests {bar} {percentage:3.0f}% [{elapsed}<{remaining}]")
         self.previous_bars = progress.set_bar_factory(self._nested_bar)
@@ -87,7 +82,6 @@ class SessionProgress:
         with self._muted():
             result = yield
         if self.bar is not None:
-            self.done += 1
             self.bar.update(1)
         return result
 
