@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml requirements/lock.txt scripts/install-env
 bench: setup
 	mkdir -p results
 	@echo "make bench: $(BENCH_VARIANTS) on the shapes model, 20 steps; quality on $(BENCH_PROMPTS) prompts."
-	@echo "  Measured: 11 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything."
+	@echo "  Measured: 11-12 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything."
 	$(PY) -m pytest suites/ --benchmark-json results/benchmark.json $(BENCH_ARGS) $(PYTEST_ARGS)
 
 bench-full: setup
