@@ -163,7 +163,7 @@ class LiveRun:
 
     def finish(self, complete: bool) -> None:
         """Render the summary and figures; a complete run loses its marker and becomes results/latest."""
-        from .analysis.report import render_figures, render_summary
+        from .analysis.report import point_latest, render_figures, render_summary
         self.write_tables()
         if complete:
             (self.folder / MARKER).unlink(missing_ok=True)
@@ -173,9 +173,7 @@ class LiveRun:
         write_atomically(self.folder / "summary.md", render_summary(self.folder))
         render_figures(self.folder)
         if complete:
-            link, staged = self.folder.parent / "latest", self.folder.parent / f".latest.{self.folder.name}"
-            os.symlink(self.folder.name, staged)
-            os.replace(staged, link)
+            point_latest(self.folder)
 
     def is_empty(self) -> bool:
         return not any(e.get("records") or e.get("rounds") for e in read_journal(self.folder))

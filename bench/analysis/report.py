@@ -358,8 +358,12 @@ def write_run(records: pd.DataFrame, env: dict, results_root: Path, extra_files:
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    link = results_root / "latest"
-    tmp_link = results_root / f".latest.{run_id}"
-    os.symlink(run_id, tmp_link)
-    os.replace(tmp_link, link)
+    point_latest(final)
     return final
+
+
+def point_latest(run: Path) -> None:
+    """results/latest -> run, swapped in one rename so a reader never finds it missing."""
+    staged = run.parent / f".latest.{run.name}"
+    os.symlink(run.name, staged)
+    os.replace(staged, run.parent / "latest")
