@@ -35,10 +35,13 @@ def stage(what: str):
 
 def interactive() -> bool:
     """A person watches a terminal: not a CI job, not a file or pipe."""
-    if os.environ.get("CI") or os.environ.get("SDOPT_PROGRESS") == "off":
+    forced = os.environ.get("SDOPT_PROGRESS")
+    if forced in ("on", "off"):  # forced either way, CI or not
+        return forced == "on"
+    if os.environ.get("CI"):
         return False
     # sys.__stderr__: the process's own stream, even while pytest captures sys.stderr
-    return os.environ.get("SDOPT_PROGRESS") == "on" or bool(sys.__stderr__ and sys.__stderr__.isatty())
+    return bool(sys.__stderr__ and sys.__stderr__.isatty())
 
 
 class QuarterLines:

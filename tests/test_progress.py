@@ -17,6 +17,17 @@ def test_a_loop_logs_a_line_per_quarter_outside_a_terminal(monkeypatch):
     assert [line.split(" (")[0] for line in lines] == [f"[sdopt] QAT steps {n}/400" for n in (100, 200, 300, 400)]
 
 
+def test_sdopt_progress_forces_the_display_either_way_even_in_ci(monkeypatch):
+    """CI runners set CI=true; a forced setting must still win, or the display's own tests see no frames there."""
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("SDOPT_PROGRESS", "on")
+    assert progress.interactive()
+    monkeypatch.setenv("SDOPT_PROGRESS", "off")
+    assert not progress.interactive()
+    monkeypatch.delenv("SDOPT_PROGRESS")
+    assert not progress.interactive()  # CI without a forced setting: lines, not bars
+
+
 def test_the_optimum_and_torchvision_notices_are_dropped_and_nothing_else():
     import sdopt  # noqa: F401  (installs the filters)
 
