@@ -133,7 +133,7 @@ class Settings:
             raise sdopt.UnknownName("option", sorted(unknown)[0], DEFAULTS)
         opt = DEFAULTS | given
         variants = (sdopt.recipes.default_variants() if opt["variants"] == "all"
-                    else sdopt.recipes.split_specs(opt["variants"]))
+                    else sdopt.spec.split(opt["variants"]))
         for name in variants:
             sdopt.get_recipe(name)
         refused = {}

@@ -9,7 +9,8 @@ from .cache import Cache
 from .errors import BadArgument, CorruptArtifact, ModelNotFound, SdoptError, UnknownName
 from .recipes import REGISTRY, Recipe, get as get_recipe, register
 from .sources import parse_resolution
+from .spec import VariantSpec
 
 __all__ = ["build", "key_material", "library_versions", "parse_resolution", "Cache", "BadArgument",
            "CorruptArtifact", "ModelNotFound", "SdoptError", "UnknownName", "Variant", "open_variant", "REGISTRY",
-           "Recipe", "get_recipe", "register"]
+           "Recipe", "VariantSpec", "get_recipe", "register"]

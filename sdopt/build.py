@@ -13,6 +13,7 @@ from .cache import Cache
 from .errors import BadArgument, UnknownName
 from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext
 from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TODO_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
+from .spec import VariantSpec
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
 
@@ -20,6 +21,7 @@ def key_material(recipe: Recipe) -> dict:
     """What decides the artifact's content (the one-line summary does not)."""
     data = asdict(recipe.resolved())
     data.pop("summary")
+    data.pop("spec")
     reads = METHODS[(recipes.built_on(recipe), recipe.method)].reads
     if recipe.vae_decoder != "fp32":
         reads += METHODS[("openvino", VAE_LAYER)].reads
@@ -61,9 +63,9 @@ def _builtin_builder(name):
     return build
 
 
-def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution=None, cache: Cache | None = None,
+def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tiny", resolution=None, cache: Cache | None = None,
           rebuild: bool = False) -> Path:
-    recipe = recipes.get(recipe) if isinstance(recipe, str) else recipe
+    recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
     source = sources.resolve(model) if isinstance(model, str) else model
     cache = cache or Cache()
     size = parse_resolution(resolution, source)
@@ -116,15 +118,14 @@ def build(recipe: Recipe | str, model: str | sources.Source = "tiny", resolution
                               rebuild=rebuild)
 
 
-def base_spec(recipe: Recipe) -> str:
-    """The base's name, carrying this recipe's ToMe and step-caching options when the base uses them too (so that
+def base_spec(recipe: Recipe) -> VariantSpec:
+    """The base's spec, carrying this recipe's ToMe and step-caching options when the base uses them too (so that
     `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default, and
     `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way)."""
     base = recipes.get(recipe.base)
     tokens = base.tome_ratio or base.todo_factor or base.cache_interval  # step-caching graphs take both too
     carried = ((TOME_OPTIONS + TODO_OPTIONS if tokens else ()) + (STEP_CACHE_OPTIONS if base.cache_interval else ()))
-    changed = {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)}
-    return recipe.base + ("[" + ",".join(f"{k}={v}" for k, v in changed.items()) + "]" if changed else "")
+    return VariantSpec.of(recipe.base, {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)})
 
 
 def for_source(recipe: Recipe, source: sources.Source) -> Recipe:

@@ -9,6 +9,7 @@ from .build import build
 from .cache import HELP as CACHE_HELP, Cache
 from .errors import SdoptError
 from .sources import parse_resolution
+from .spec import VariantSpec
 
 
 def _common(parser):
@@ -176,11 +177,13 @@ def _qat(args) -> int:
     options = {"steps": args.steps, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
                "accumulation": args.accumulation, "distillation_weight": args.distillation_weight,
                "task_weight": args.task_weight, "checkpoint_every": args.checkpoint_every, "seed": args.seed,
-               "data": args.data if args.data in (None, "world") else str(Path(args.data).resolve())}
+               "data": args.data if args.data == recipes.WORLD_DATA else None}
     options = {k: v for k, v in options.items() if v is not None}
     if args.no_ema:
         options["ema"] = False
-    recipe = recipes.get("ov-int8-qat[" + ",".join(f"{k}={v}" for k, v in options.items()) + "]")
+    recipe = recipes.get(VariantSpec.of("ov-int8-qat", options))
+    if args.data not in (None, recipes.WORLD_DATA):  # a folder: an input of the build, not a word of the name
+        recipe = recipes.with_training_data(recipe, Path(args.data).resolve())
     if args.out.exists() and any(args.out.iterdir()):
         raise SdoptError(f"--out {args.out} exists and is not empty: pick a new folder")
     folder = build(recipe, args.model, args.resolution, Cache(args.cache))

@@ -6,6 +6,7 @@ CPU before building (`resolved()`), and the resolved values are what enters the 
 from dataclasses import dataclass, fields, replace
 
 from .errors import BadArgument, UnknownName
+from .spec import VariantSpec
 from .isa import has_int8_dot_product
 from .deepcache import CACHE_INTERVAL, check_deepcache
 from .todo import check_todo
@@ -133,6 +134,8 @@ class Recipe:
     # The VAE decoder's precision. "int8": NNCF PTQ of the decoder IR, calibrated on the final latents the
     # variant itself draws; a layer on top of the variant with an FP32 decoder (sdopt/build.py). OpenVINO only.
     vae_decoder: str = "fp32"
+    # What the recipe was made from when options were given (sdopt/spec.py); never part of the cache key.
+    spec: VariantSpec | None = None
 
     def resolved(self) -> "Recipe":
         vnni = has_int8_dot_product()
@@ -166,7 +169,7 @@ class Recipe:
 
     def options(self) -> dict:
         """Every option `with_options` accepts: the recipe's fields and those of its method's settings."""
-        names = {f.name: None for f in fields(self) if f.name not in ("name", "summary", "training")}
+        names = {f.name: None for f in fields(self) if f.name not in ("name", "summary", "training", "spec")}
         if self.training is not None:
             names |= {f.name: "training" for f in fields(self.training)}
         return names
@@ -247,49 +250,50 @@ def register(recipe: Recipe) -> Recipe:
     return recipe
 
 
-def get(name: str) -> Recipe:
-    """A registered variant, optionally with options: `ov-int8-qat[steps=200,learning_rate=2e-5]`."""
-    base, options = parse_spec(name)
-    if base not in REGISTRY:
-        raise UnknownName("variant", base, REGISTRY)
-    recipe = REGISTRY[base]
-    if not options:
+def get(name: "str | VariantSpec") -> Recipe:
+    """A registered variant, optionally with options: `ov-int8-qat[steps=200,learning_rate=2e-5]` or its
+    VariantSpec."""
+    spec = VariantSpec.parse(name)
+    if spec.base not in REGISTRY:
+        raise UnknownName("variant", spec.base, REGISTRY)
+    recipe = REGISTRY[spec.base]
+    if not spec.options:
         return recipe
-    options = _with_choices_checked(base, options)
+    options = _with_choices_checked(spec.base, spec.option_dict)
+    spec = VariantSpec.of(spec.base, options)
     recipe = recipe.with_options(**options)
-    return replace(recipe, name=spec_name(base, options))
+    return replace(recipe, name=spec.canonical(NOT_IN_KEY), spec=spec)
 
 
-def spec_name(base: str, options: dict) -> str:
-    """A variant's name: the registered name, and the options that change what it makes, sorted, in brackets."""
-    label = ",".join(f"{k}={options[k]}" for k in sorted(options) if k not in NOT_IN_KEY)
-    return f"{base}[{label}]" if label else base
+def spec_of(recipe: Recipe) -> VariantSpec:
+    """The spec a recipe was made from (its registered name when it was taken as registered)."""
+    return recipe.spec or VariantSpec(recipe.name)
 
 
 def without_option(recipe: Recipe, option: str) -> Recipe:
     """The recipe with `option` back at its registered value, named as `get` would name it."""
-    base, options = parse_spec(recipe.name)
-    options.pop(option, None)
-    return replace(recipe, name=spec_name(base, options), **{option: getattr(REGISTRY[base], option)})
+    spec = spec_of(recipe).without(option)
+    return replace(recipe, name=spec.canonical(NOT_IN_KEY), spec=spec if spec.options else None,
+                   **{option: getattr(REGISTRY[spec.base], option)})
 
 
-def on_runtimes(specs, runtimes) -> tuple[tuple, dict]:
-    """Each OpenVINO variant of `specs` once per runtime in `runtimes` ("openvino" as built, "genai" with
-    runtime=genai), the others as they are: (the specs, {spec a runtime cannot run: why})."""
+def on_runtimes(names, runtimes) -> tuple[tuple, dict]:
+    """Each OpenVINO variant of `names` once per runtime in `runtimes` ("openvino" as built, "genai" with
+    runtime=genai), the others as they are: (the names, {name a runtime cannot run: why})."""
     known = ("openvino",) + tuple(RUNTIME_LAYERS)
     for runtime in runtimes:
         if runtime not in known:
             raise UnknownName("runtime", runtime, known)
     expanded, refused = [], {}
-    for spec in specs:
-        if get(spec).runtime != "openvino":
-            expanded.append(spec)
+    for name in names:
+        if get(name).runtime != "openvino":
+            expanded.append(name)
             continue
         for runtime in runtimes:
             if runtime == "openvino":
-                expanded.append(spec)
+                expanded.append(name)
                 continue
-            layered = spec[:-1] + f",runtime={runtime}]" if spec.endswith("]") else f"{spec}[runtime={runtime}]"
+            layered = VariantSpec.parse(name).with_option("runtime", runtime).format()
             try:
                 get(layered)
             except BadArgument as exc:
@@ -299,49 +303,21 @@ def on_runtimes(specs, runtimes) -> tuple[tuple, dict]:
     return tuple(dict.fromkeys(expanded)), refused
 
 
-def parse_spec(spec: str) -> tuple[str, dict]:
-    """`name[key=value,...]` -> (name, {key: typed value}); values are int, float, bool, none or text."""
-    spec = spec.strip()
-    if "[" not in spec:
-        return spec, {}
-    base, _, rest = spec.partition("[")
-    if not rest.endswith("]"):
-        raise BadArgument(f"variant {spec!r}: options go in one trailing bracket, e.g. ov-int8-qat[steps=200]")
-    options = {}
-    for item in filter(None, (part.strip() for part in rest[:-1].split(","))):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise BadArgument(f"variant {spec!r}: option {item!r} is not key=value")
-        options[key.strip()] = _typed(value.strip())
-    return base.strip(), options
-
-
-def _typed(value: str):
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "auto"):
+def layered_counterpart(name: str) -> str | None:
+    """The variant a layered runtime's copy (`NAME[runtime=genai]`) was made from, named as written without the
+    runtime (None for any other variant)."""
+    spec = VariantSpec.parse(name)
+    if spec.option_dict.get("runtime") not in RUNTIME_LAYERS:
         return None
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
+    return spec.without("runtime").canonical(NOT_IN_KEY)
 
 
-def split_specs(value: str) -> tuple:
-    """Split a comma-separated list of variant specs, leaving commas inside brackets alone."""
-    specs, depth, current = [], 0, ""
-    for char in value:
-        depth += (char == "[") - (char == "]")
-        if char == "," and depth == 0:
-            specs.append(current)
-            current = ""
-        else:
-            current += char
-    specs.append(current)
-    return tuple(s.strip() for s in specs if s.strip())
+def with_training_data(recipe: Recipe, folder) -> Recipe:
+    """A QAT recipe trained on an image-caption folder. The folder is an input, not an option of the name: its
+    content enters the cache key as a hash (sdopt/build.py), so a path never has to survive being parsed."""
+    if recipe.training is None:
+        raise BadArgument(f"{recipe.name} does not train: it takes no training data")
+    return replace(recipe, training=replace(recipe.training, data=str(folder)))
 
 
 BASELINE = "torch-fp32"  # what every speedup and every fidelity is measured against

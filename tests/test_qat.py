@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 import sdopt
 from sdopt import recipes
+from sdopt.spec import split
 from sdopt.build import for_source
 from sdopt.inputs import calibration_samples, training_examples
 from sdopt.cache import read_manifest
@@ -245,7 +246,7 @@ def test_option_syntax_and_bad_settings():
         recipes.get("ov-int8-qat[steps=0]")
     with pytest.raises(BadArgument, match="key=value"):
         recipes.get("ov-int8-qat[steps]")
-    assert recipes.split_specs("torch-fp32,ov-int8-qat[steps=2,seed=1],ov-fp32") == (
+    assert split("torch-fp32,ov-int8-qat[steps=2,seed=1],ov-fp32") == (
         "torch-fp32", "ov-int8-qat[steps=2,seed=1]", "ov-fp32")
 
 
