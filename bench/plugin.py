@@ -24,6 +24,18 @@ RESUMED = pytest.StashKey()  # the folder --resume continues, and the tests its 
 MEASURING = {"record", "record_round", "run_extras", "generations"}  # fixtures a suite test records through
 
 
+def pytest_addhooks(pluginmanager):
+    from . import hookspecs
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sdopt_artifact(config, name, settings):
+    """What serves a variant unless another plugin says otherwise: its build, through sdopt's cache."""
+    import sdopt
+    return sdopt.build(name, settings.model, settings.resolution, settings.cache, rebuild=settings.rebuild)
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("sdopt-bench")
     for option in OPTIONS:
@@ -236,7 +248,6 @@ def _terminal_printer(config):
 @pytest.fixture(scope="session")
 def artifact_for(request, settings):
     """variant name -> artifact folder, built (or found in the cache) on first request."""
-    import sdopt
     from sdopt import progress
     from sdopt.sources import safe_name
     built = {}
@@ -247,8 +258,10 @@ def artifact_for(request, settings):
             try:
                 progress.say(f"variant {name} for {settings.model} at {settings.resolution_label}: build or reuse "
                              f"(cache {settings.cache.root})")
-                built[name] = sdopt.build(name, settings.model, settings.resolution, settings.cache,
-                                          rebuild=settings.rebuild)
+                built[name] = request.config.hook.pytest_sdopt_artifact(config=request.config, name=name,
+                                                                        settings=settings)
+                if built[name] is None:
+                    raise RuntimeError(f"no plugin made an artifact for {name} (pytest_sdopt_artifact)")
                 log = built[name] / "training_log.csv"
                 if log.is_file():  # QAT variants: the loss curve goes into the report
                     request.config.stash[EXTRAS][f"training/{safe_name(name)}.csv"] = log
@@ -267,7 +280,7 @@ def release(loaded: dict) -> None:
 
 
 @pytest.fixture(scope="session")
-def open_for_profile(settings, artifact_for):
+def open_for_profile(request, settings, artifact_for):
     """variant name -> a context manager yielding that variant opened with per-layer counters on, released
     on exit: counters cost time, so the latency runners never have them."""
     from contextlib import contextmanager
@@ -276,7 +289,9 @@ def open_for_profile(settings, artifact_for):
 
     @contextmanager
     def opened(name: str):
-        loaded = {"variant": open_variant(artifact_for(name), settings.threads, perf_counters=True)}
+        loaded = {"variant": open_variant(artifact_for(name), settings.threads, perf_counters=True, compile=False)}
+        request.config.hook.pytest_sdopt_opened(config=request.config, name=name, variant=loaded["variant"])
+        loaded["variant"].compile()
         try:
             yield loaded["variant"]
         finally:
@@ -298,7 +313,9 @@ def runner_for(request, artifact_for, settings):
     def get(name: str, fresh: bool = False):
         if fresh or name not in current:
             release(current)
-            runner = current[name] = Runner(artifact_for(name), settings.threads, settings.guidance)
+            opened = lambda variant: request.config.hook.pytest_sdopt_opened(config=request.config, name=name,
+                                                                            variant=variant)
+            runner = current[name] = Runner(artifact_for(name), settings.threads, settings.guidance, opened)
             used[name] = {"settings": runner.variant.settings_in_force(),
                           "recipe": runner.variant.manifest["material"]["recipe"]}
         return current[name]
@@ -307,12 +324,14 @@ def runner_for(request, artifact_for, settings):
 
 @pytest.fixture(scope="session")
 def record(request, settings):
-    """record(variant, steps, scheduler, metric, value, unit): one tidy row in this run's records."""
+    """record(variant, steps, scheduler, metric, value): one tidy row in this run's records, in the metric's unit
+    (bench/metrics.py; a metric with no row there is refused)."""
+    from .metrics import unit_of
     recorder = request.config.stash[RECORDER]
 
-    def add(variant, steps, scheduler, metric, value, unit):
+    def add(variant, steps, scheduler, metric, value):
         recorder.add(model=settings.model, variant=variant, steps=steps, scheduler=scheduler,
-                     resolution=settings.resolution_label, metric=metric, value=float(value), unit=unit)
+                     resolution=settings.resolution_label, metric=metric, value=float(value), unit=unit_of(metric))
     return add
 
 
@@ -320,7 +339,7 @@ def record(request, settings):
 def record_round(request, settings):
     """record_round(case, round, metric, value): one round-level value (the unit follows from the metric); the
     run's records of such metrics are derived from these at the session's end."""
-    from .analysis.runs import unit_of
+    from .metrics import unit_of
     recorder = request.config.stash[RECORDER]
 
     def add(case, round_index, metric, value):

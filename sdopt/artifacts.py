@@ -40,6 +40,11 @@ def without_token_merging(folder: Path) -> Path:
     return ancestor(folder, lambda recipe: recipe["method"] != "tome")
 
 
+def stages_of(folder: Path) -> list[dict]:
+    """The stages an artifact was made of, in build order, as its manifest lists them."""
+    return read_manifest(folder).get("stages", [])
+
+
 def link_copy(src: Path, dst: Path) -> None:
     """Copy a finished artifact as hard links (cheap for GBs); writers must unlink before replacing."""
     for path in src.rglob("*"):

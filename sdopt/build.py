@@ -8,13 +8,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import backends, progress, recipes, sources
-from .artifacts import library_versions
+from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
 from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext
 from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TODO_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
 from .spec import VariantSpec
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
+
+
+# 2: the manifest lists the artifact's stages, which backends apply (earlier artifacts had marker files instead).
+ARTIFACT_LAYOUT = 2
 
 
 def key_material(recipe: Recipe) -> dict:
@@ -104,15 +108,17 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
         material["layer_versions"] = library_versions(("openvino-genai", "openvino-tokenizers"))
     if static_shapes:
         material["resolution"] = list(size)
+    material["layout"] = ARTIFACT_LAYOUT
     world = source.kind == "shapes"
     if world and "calibration_prompts" in recipe_key:  # calibrated on the world's captions at the model's guidance
         material["calibration"] = {"prompts": "world", "guidance": source.default_guidance}
     label = f"{recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if static_shapes else "")
 
-    def make(out: Path) -> None:
+    def make(out: Path) -> dict:
         with progress.stage(f"building {label}"):
             method.run(BuildContext(resolved, recipe_key, source_folder, base, out, size, cache, world,
                                     source.default_guidance))
+        return {"stages": (stages_of(base) if base else []) + [method.stage_entry(resolved, recipe_key)]}
 
     return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
                               rebuild=rebuild)

@@ -45,7 +45,8 @@ class Cache:
 
     def get_or_build(self, kind: str, name: str, material: dict, build: Callable[[Path], None],
                      rebuild: bool = False) -> Path:
-        """Return the complete entry for `material`, building it with `build(tmp_folder)` if needed."""
+        """Return the complete entry for `material`, building it with `build(tmp_folder)` if needed; a dict that
+        `build` returns is kept in the entry's manifest."""
         key = key_of(material)
         final = self.path(kind, name, key)
         if not rebuild and (final / MANIFEST).is_file():
@@ -62,9 +63,10 @@ class Cache:
             tmp.mkdir(parents=True)
             started = time.time()
             try:
-                build(tmp)
+                described = build(tmp)  # a builder may describe what it made (a variant: its stages)
                 write_manifest(tmp, {"kind": kind, "name": name, "key": key, "material": material,
-                                     "build_seconds": round(time.time() - started, 1)})
+                                     "build_seconds": round(time.time() - started, 1),
+                                     **(described if isinstance(described, dict) else {})})
                 if final.exists():  # --rebuild: move the old entry aside first so the swap is one rename
                     trash = self.root / "tmp" / f"{key}.old.{uuid.uuid4().hex[:6]}"
                     final.rename(trash)

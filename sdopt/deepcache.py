@@ -16,6 +16,8 @@ from torch import nn
 from .errors import BadArgument
 
 CACHE_INTERVAL = 3  # DeepCache's and diffusers' documented default: a full call, then two shallow ones
+SHALLOW_UNET = "unet_shallow"  # in an OpenVINO artifact with step caching: the shallow graph's IR folder
+STEP_FEATURE = "deepcache_feature"  # the full graph's second output and the shallow graph's fourth input
 
 
 def branches(unet) -> int:

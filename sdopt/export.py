@@ -3,6 +3,8 @@ from pathlib import Path
 
 import torch
 
+from . import families
+
 
 class UNetCall(torch.nn.Module):
     """The UNet with the inputs and output optimum-intel's pipeline uses: one tensor out, named inputs."""
@@ -16,17 +18,14 @@ class UNetCall(torch.nn.Module):
 
 
 def save_torch_fp32(source_folder: Path, out: Path) -> None:
-    from diffusers import StableDiffusionPipeline
-    pipe = StableDiffusionPipeline.from_pretrained(source_folder, torch_dtype=torch.float32, safety_checker=None,
-                                                   requires_safety_checker=False)
-    pipe.save_pretrained(out, safe_serialization=True)
+    families.of_folder(source_folder).load_torch(source_folder).save_pretrained(out, safe_serialization=True)
 
 
 def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> None:
-    from optimum.intel import OVStableDiffusionPipeline
     # load_in_8bit=False: optimum compresses weights of large models by default, which would make the FP32
     # variant silently int8.
-    pipe = OVStableDiffusionPipeline.from_pretrained(torch_folder, export=True, compile=False, load_in_8bit=False)
+    pipe = families.of_folder(torch_folder).optimum_class().from_pretrained(torch_folder, export=True, compile=False,
+                                                                             load_in_8bit=False)
     pipe.reshape(batch_size=1, height=height, width=width, num_images_per_prompt=1)
     pipe.save_pretrained(out)
 
@@ -65,8 +64,7 @@ def convert_step_graphs(unet, branch: int, reference_ir: Path, full_out: Path, s
     keeps its inputs and first output, so the pipeline can still run it alone, and adds the feature."""
     import openvino as ov
 
-    from .backends.base import STEP_FEATURE
-    from .deepcache import FullUNet, ShallowUNet
+    from .deepcache import STEP_FEATURE, FullUNet, ShallowUNet
     from .ir import replace_ir
     reference = ov.Core().read_model(reference_ir)
     example = _example_inputs(reference)

@@ -3,9 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import progress
+from . import families, progress
 from .artifacts import without_token_merging
-from .backends.base import SD_GUIDANCE
 from .cache import Cache
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
 from .recipes import WORLD_DATA
@@ -15,7 +14,7 @@ WORLD_VERSION = 1  # bump when the world draws differently, so cached training s
 
 
 def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm",
-                       guidance_scale: float = SD_GUIDANCE, graph: str = "unet"):
+                       guidance_scale: float | None = None, graph: str = "unet"):
     """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees. `graph`: "unet", or
     with step caching "unet_shallow", whose calls also carry the cached feature."""
     from .backends import capture_shallow_inputs, capture_unet_inputs
@@ -39,11 +38,13 @@ def calibration_prompts(count: int, world: bool = False) -> list[str]:
 
 
 def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = False,
-                        guidance_scale: float = SD_GUIDANCE, graph: str = "unet") -> list:
+                        guidance_scale: float | None = None, graph: str = "unet") -> list:
     """UNet inputs recorded while the base pipeline (ToMe left out) generates at the model's guidance scale;
     cached, since recording is slow at scale and every int8 recipe calibrated the same way shares them. `graph`
     "unet_shallow": the shallow graph's calls of a step-caching base."""
     base = without_token_merging(base)
+    if guidance_scale is None:
+        guidance_scale = families.of_folder(base).default_guidance
     prompts = calibration_prompts(recipe.calibration_prompts, world)
     material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size),
                 "guidance": guidance_scale}
@@ -72,7 +73,7 @@ def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = Fa
 VAE_CALIBRATION = {"prompts": 8, "steps": 10}
 
 
-def vae_calibration_samples(base: Path, size, world: bool = False, guidance_scale: float = SD_GUIDANCE) -> list:
+def vae_calibration_samples(base: Path, size, world: bool, guidance_scale: float) -> list:
     """The VAE decoder's inputs as the base variant's pipeline hands them to it: final latents over the VAE's
     scaling factor, one per calibration prompt."""
     from .backends import open_variant
@@ -92,8 +93,6 @@ def vae_calibration_samples(base: Path, size, world: bool = False, guidance_scal
 
 def training_examples(torch_folder: Path, training, size, cache: Cache):
     """Latents and caption embeddings of the training images: a user folder, or (data-free) teacher images."""
-    from diffusers import StableDiffusionPipeline
-
     from .training_data import encode, read_imagefolder, write_teacher_images
     folder = Path(training.data) if training.data and training.data != WORLD_DATA else None
     if training.data == WORLD_DATA:
@@ -118,6 +117,6 @@ def training_examples(torch_folder: Path, training, size, cache: Cache):
                                      seed=training.seed)
 
         folder = cache.get_or_build("training-data", f"teacher-{torch_folder.name}", material, draw)
-    pipe = StableDiffusionPipeline.from_pretrained(torch_folder)
+    pipe = families.of_folder(torch_folder).diffusers_class().from_pretrained(torch_folder)
     with progress.stage(f"encoding training images from {folder} (VAE latents, caption embeddings)"):
         return encode(pipe, read_imagefolder(folder), size)

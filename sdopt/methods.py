@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable
 
 from . import progress
-from .artifacts import link_copy, torch_artifact_of
-from .backends.base import SD_GUIDANCE, SHALLOW_UNET, STEP_CACHE_FILE
+from .artifacts import link_copy, stages_of, torch_artifact_of
 from .cache import Cache, key_of
+from .deepcache import SHALLOW_UNET
 from .errors import BadArgument, ModelNotFound
 from .inputs import calibration_samples, training_examples
 from .ir import IR, replace_ir
@@ -29,7 +29,7 @@ class BuildContext:
     size: tuple[int, int]  # height, width of static shapes
     cache: Cache
     world: bool = False  # the model has a world (shapes): calibration draws on its training captions
-    guidance: float = SD_GUIDANCE  # the model's sampling guidance scale, which calibration records at
+    guidance: float | None = None  # the model's sampling guidance scale, which calibration records at
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,15 @@ class Method:
     reads: tuple = ()
     # Refuses a recipe it cannot build for this model and size, before any base is built: (recipe, latent size).
     check: Callable | None = None
+    # The stage it adds to the artifact's manifest: its name, the options it was built with (recipe -> dict),
+    # and whether a backend applies it on opening (a patch or a loop) rather than finding it in the files.
+    stage: str = ""
+    options: Callable = lambda recipe: {}
+    on_open: bool = False
+
+    def stage_entry(self, recipe, key_material: dict) -> dict:
+        options = self.options(recipe) or {name: key_material[name] for name in self.reads if name in key_material}
+        return {"stage": self.stage, "options": options, "on_open": self.on_open}
 
 
 VAE_LAYER = "vae-decoder-int8"
@@ -71,7 +80,7 @@ def ptq(ctx: BuildContext) -> None:
     from .quantize import quantize_unet
     link_copy(ctx.base, ctx.out)
     # A step-caching base has two UNet graphs: each is calibrated on the inputs it sees itself.
-    graphs = ["unet"] + ([SHALLOW_UNET] if (ctx.base / STEP_CACHE_FILE).is_file() else [])
+    graphs = ["unet"] + ([SHALLOW_UNET] if any(s["stage"] == "deepcache" for s in stages_of(ctx.base)) else [])
     for graph in graphs:
         samples = calibration_samples(ctx.base, ctx.recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance, graph)
         with progress.stage(f"NNCF int8 quantization of {graph} on {len(samples)} samples "
@@ -115,9 +124,9 @@ def qat(ctx: BuildContext) -> None:
 
 
 def tome_torch(ctx: BuildContext) -> None:
-    """PyTorch ToMe is a patch applied when the pipeline is opened: the artifact is torch-fp32 plus tome.json."""
+    """PyTorch ToMe is a patch applied when the pipeline is opened: the artifact is torch-fp32 whose manifest lists
+    the tome stage."""
     link_copy(ctx.base, ctx.out)
-    (ctx.out / "tome.json").write_text(json.dumps(ctx.recipe.tome_settings()))
 
 
 def token_patched_unet(ctx: BuildContext):
@@ -148,12 +157,11 @@ def tome_openvino(ctx: BuildContext) -> None:
 
 
 def deepcache_torch(ctx: BuildContext) -> None:
-    """PyTorch step caching is a loop chosen when the pipeline is opened: torch-fp32 plus deepcache.json."""
+    """PyTorch step caching is a loop chosen when the pipeline is opened: torch-fp32 with the stage listed."""
     from .deepcache import branches_of_config, check_deepcache
     config = json.loads((torch_artifact_of(ctx.base) / "unet" / "config.json").read_text())
     check_deepcache(ctx.recipe.cache_interval, ctx.recipe.cache_branch, branches_of_config(config))
     link_copy(ctx.base, ctx.out)
-    (ctx.out / STEP_CACHE_FILE).write_text(json.dumps(ctx.recipe.step_cache_settings()))
 
 
 def deepcache_openvino(ctx: BuildContext) -> None:
@@ -169,13 +177,11 @@ def deepcache_openvino(ctx: BuildContext) -> None:
                         f"OpenVINO IR"):
         convert_step_graphs(unet, recipe.cache_branch, ctx.base / "unet" / IR, ctx.out / "unet" / IR,
                             ctx.out / SHALLOW_UNET / IR)
-    (ctx.out / STEP_CACHE_FILE).write_text(json.dumps(recipe.step_cache_settings()))
 
 
 def todo_torch(ctx: BuildContext) -> None:
-    """PyTorch ToDo is a patch applied when the pipeline is opened: the artifact is torch-fp32 plus todo.json."""
+    """PyTorch ToDo is a patch applied when the pipeline is opened: torch-fp32 with the stage listed."""
     link_copy(ctx.base, ctx.out)
-    (ctx.out / "todo.json").write_text(json.dumps(ctx.recipe.todo_settings()))
 
 
 def todo_openvino(ctx: BuildContext) -> None:
@@ -208,7 +214,9 @@ def genai_files(ctx: BuildContext) -> None:
     as an OpenVINO model. A variant GenAI cannot drive is refused before anything is written."""
     from .backends.genai_backend import TOKENIZER_IR, layout_problems, standard_unet_problem
     from .export import export_tokenizer
-    problems = layout_problems(ctx.base) + list(filter(None, [standard_unet_problem(ctx.base / "unet" / IR)]))
+    problems = layout_problems(ctx.base)
+    if not problems:
+        problems = list(filter(None, [standard_unet_problem(ctx.base / "unet" / IR)]))
     if problems:
         raise BadArgument(f"{ctx.recipe.name} cannot run on OpenVINO GenAI: " + "; ".join(problems))
     link_copy(ctx.base, ctx.out)
@@ -234,23 +242,28 @@ def perturb(ctx: BuildContext) -> None:
 
 # ptq 2: no SmoothQuant on float MatMuls; 3: attention kept float. tome 2: one plan per block, from its input;
 # 3: row gathers instead of element gathers and scatters (same values, another graph).
+TOME_OPTIONS = (lambda recipe: recipe.tome_settings())
+TODO_OPTIONS = (lambda recipe: recipe.todo_settings())
+STEP_CACHE = (lambda recipe: recipe.step_cache_settings())
 METHODS = {
-    ("torch", "none"): Method(torch_fp32),
-    ("openvino", "none"): Method(openvino_fp32),
-    ("openvino", "ptq"): Method(ptq, version=3, reads=CALIBRATION),
-    ("openvino", "qat"): Method(qat, reads=CALIBRATION),
-    ("torch", "tome"): Method(tome_torch, version=3),
-    ("openvino", "tome"): Method(tome_openvino, version=3),
-    ("torch", "deepcache"): Method(deepcache_torch),
-    ("openvino", "deepcache"): Method(deepcache_openvino, check=check_todo_grid),
-    ("torch", "todo"): Method(todo_torch),  # torch has no fixed size: its patch refuses a grid when it meets one
-    ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid),
-    ("openvino", "weights-only"): Method(weights_only),
-    ("openvino", "perturb"): Method(perturb, reads=("noise",)),
+    ("torch", "none"): Method(torch_fp32, stage="save"),
+    ("openvino", "none"): Method(openvino_fp32, stage="export"),
+    ("openvino", "ptq"): Method(ptq, version=3, reads=CALIBRATION, stage="ptq"),
+    ("openvino", "qat"): Method(qat, reads=CALIBRATION, stage="qat"),
+    ("torch", "tome"): Method(tome_torch, version=3, stage="tome", options=TOME_OPTIONS, on_open=True),
+    ("openvino", "tome"): Method(tome_openvino, version=3, stage="tome", options=TOME_OPTIONS),
+    ("torch", "deepcache"): Method(deepcache_torch, stage="deepcache", options=STEP_CACHE, on_open=True),
+    ("openvino", "deepcache"): Method(deepcache_openvino, check=check_todo_grid, stage="deepcache",
+                                      options=STEP_CACHE, on_open=True),
+    # torch has no fixed size: its patch refuses a grid when it meets one
+    ("torch", "todo"): Method(todo_torch, stage="todo", options=TODO_OPTIONS, on_open=True),
+    ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid, stage="todo", options=TODO_OPTIONS),
+    ("openvino", "weights-only"): Method(weights_only, stage="weights-int8"),
+    ("openvino", "perturb"): Method(perturb, reads=("noise",), stage="perturb"),
     # Not a recipe's method: the layer build() puts over any OpenVINO variant asked for with vae_decoder=int8.
-    ("openvino", VAE_LAYER): Method(vae_decoder_int8, reads=("overflow_fix", "int8_scope")),
+    ("openvino", VAE_LAYER): Method(vae_decoder_int8, reads=("overflow_fix", "int8_scope"), stage="vae-int8"),
     # Nor this: the layer build() puts over any OpenVINO variant asked for with runtime=genai.
-    ("genai", GENAI_LAYER): Method(genai_files),
+    ("genai", GENAI_LAYER): Method(genai_files, stage="genai-files"),
 }
 # Options some method reads: every other method's key leaves them out.
 METHOD_OPTIONS = frozenset(name for method in METHODS.values() for name in method.reads)

@@ -10,46 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import families
 from .errors import BadArgument, ModelNotFound
 
 # Bump when a built-in architecture's construction changes, so cached sources are rebuilt.
 BUILTIN_VERSION = 1
 SEED = 20260
-SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-                    skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False)
-
-
-@dataclass(frozen=True)
-class Architecture:
-    unet: dict
-    vae: dict
-    text: dict
-    resolution: int  # the pipeline's native image size
-    notes: str
-
-
-_ATTN_DOWN, _ATTN_UP = "CrossAttnDownBlock2D", "CrossAttnUpBlock2D"
-BUILTINS = {
-    "tiny": Architecture(
-        unet=dict(block_out_channels=(32, 64, 64), layers_per_block=1, cross_attention_dim=64,
-                  attention_head_dim=8, down_block_types=(_ATTN_DOWN, _ATTN_DOWN, "DownBlock2D"),
-                  up_block_types=("UpBlock2D", _ATTN_UP, _ATTN_UP), sample_size=16),
-        vae=dict(block_out_channels=(32, 32, 64, 64), layers_per_block=1, sample_size=128),
-        text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                  projection_dim=64),
-        resolution=128,
-        notes="SD-1.x block structure at small widths, seeded random weights: fast, for tests and smoke runs"),
-    "sd15-arch": Architecture(
-        unet=dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, cross_attention_dim=768,
-                  attention_head_dim=8, down_block_types=(_ATTN_DOWN, _ATTN_DOWN, _ATTN_DOWN, "DownBlock2D"),
-                  up_block_types=("UpBlock2D", _ATTN_UP, _ATTN_UP, _ATTN_UP), sample_size=64),
-        vae=dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, sample_size=512),
-        text=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                  projection_dim=768, vocab_size=49408),
-        resolution=512,
-        notes="real Stable Diffusion 1.5 shapes with random weights: real latency and footprint, "
-              "images are noise and quality numbers meaningless"),
-}
+BUILTINS = {name: families.builtin(name)[1] for name in families.builtin_names()}
 
 
 # Trained models that ship in the repository, each a pipeline folder with a manifest of file hashes.
@@ -79,6 +46,12 @@ class Source:
         return unet["sample_size"] * self.vae_scale_factor
 
     @property
+    def family(self) -> families.Family:
+        if self.kind == "builtin":
+            return families.builtin(self.spec)[0]
+        return families.of_folder(self.folder)
+
+    @property
     def vae_scale_factor(self) -> int:
         """Image pixels per latent pixel: 2 per downsampling level of the VAE (8 in Stable Diffusion 1.x)."""
         if self.kind == "builtin":
@@ -102,8 +75,7 @@ class Source:
         if self.kind == "shapes":
             from .shapes.model import GUIDANCE
             return GUIDANCE
-        from .backends.base import SD_GUIDANCE
-        return SD_GUIDANCE
+        return self.family.default_guidance
 
     @property
     def only_resolution(self) -> bool:
@@ -113,7 +85,7 @@ class Source:
 
 def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
     """`512`, `512x768`, (h, w) or None (the source's native size) -> (height, width)."""
-    from .backends.base import SD_VAE_SCALE, check_size
+    from .backends.base import check_size
     if value in (None, "", "native"):
         if source is None:
             raise BadArgument("a resolution is needed")
@@ -132,7 +104,7 @@ def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
         side = source.native_resolution
         raise BadArgument(f"the shapes model was trained on {side}x{side} images of its world only and draws "
                           f"nothing meaningful at {height}x{width}: use --resolution {side} (or leave it out)")
-    check_size(height, width, source.vae_scale_factor if source is not None else SD_VAE_SCALE)
+    check_size(height, width, source.vae_scale_factor if source is not None else families.DEFAULT.vae_scale)
     return height, width
 
 
@@ -213,35 +185,6 @@ def _content_hash(folder: Path, signature: tuple) -> str:
 
 def write_builtin(name: str, out: Path, say: Callable[[str], None] = lambda _: None) -> None:
     """Build a built-in pipeline from code, seeded, and save it as a diffusers folder."""
-    import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    from .tokenizer import MAX_LENGTH, write_tokenizer
-
-    arch = BUILTINS[name]
-    tokenizer = write_tokenizer(out / "_vocab")
-    text_cfg = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, hidden_act="quick_gelu",
-                    eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
-                    pad_token_id=tokenizer.pad_token_id) | arch.text
-    depth = len(arch.vae["block_out_channels"])
-    parts = {
-        "unet": lambda: UNet2DConditionModel(in_channels=4, out_channels=4, norm_num_groups=32, **arch.unet),
-        "vae": lambda: AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=32,
-                                     down_block_types=("DownEncoderBlock2D",) * depth,
-                                     up_block_types=("UpDecoderBlock2D",) * depth, **arch.vae),
-        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**text_cfg)),
-    }
-    models = {}
-    for index, (part, make) in enumerate(parts.items()):
-        torch.manual_seed(SEED + index)  # one seed per part: changing one part leaves the others identical
-        say(f"initializing {name} {part} with seeded random weights")
-        models[part] = make().eval()
-    pipe = StableDiffusionPipeline(**models, tokenizer=tokenizer, scheduler=PNDMScheduler(**SD_SCHEDULER),
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    pipe.save_pretrained(out, safe_serialization=True)
-    for leftover in (out / "_vocab").iterdir():
-        leftover.unlink()
-    (out / "_vocab").rmdir()
+    family, arch = families.builtin(name)
+    family.write_builtin(family, name, out, SEED, say)
     (out / "SOURCE.md").write_text(f"# {name}\n\nBuilt offline by sdopt from code, seed {SEED}. {arch.notes}.\n")
-

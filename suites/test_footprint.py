@@ -6,7 +6,7 @@ from bench.probes.footprint import footprint
 def test_footprint(variant_name, settings, artifact_for, record):
     sizes = footprint(artifact_for(variant_name))
     for component, size in sizes.items():
-        record(variant_name, None, None, f"footprint_{component}", size / 1e6, "MB")
+        record(variant_name, None, None, f"footprint_{component}", size / 1e6)
     assert sizes["total"] == sizes["unet"] + sizes["text_encoder"] + sizes["vae"]
     assert min(sizes["unet"], sizes["text_encoder"], sizes["vae"]) > 0, sizes
     recipe = sdopt.get_recipe(variant_name)

@@ -8,13 +8,13 @@ def test_peak_memory(first_case, settings, artifact_for, record):
     variant, steps, scheduler = first_case.variant, first_case.steps, first_case.scheduler
     peak = peak_rss(artifact_for(variant), settings.prompts[0], steps, scheduler, settings.seed, height, width,
                     settings.threads, settings.guidance)
-    record(variant, steps, scheduler, "peak_rss", peak["maxrss_mib"], "MiB")
-    record(variant, steps, scheduler, "peak_rss_sampled", peak["sampled_mib"], "MiB")
+    record(variant, steps, scheduler, "peak_rss", peak["maxrss_mib"])
+    record(variant, steps, scheduler, "peak_rss_sampled", peak["sampled_mib"])
     # What the resident set is made of at the end: private memory, and file pages (mapped weights) the kernel may
     # reclaim.
-    record(variant, steps, scheduler, "rss_private_end", peak["anon_end_mib"], "MiB")
-    record(variant, steps, scheduler, "rss_file_end", peak["file_end_mib"], "MiB")
-    record(variant, steps, scheduler, "rss_imports", peak["imports_mib"], "MiB")
+    record(variant, steps, scheduler, "rss_private_end", peak["anon_end_mib"])
+    record(variant, steps, scheduler, "rss_file_end", peak["file_end_mib"])
+    record(variant, steps, scheduler, "rss_imports", peak["imports_mib"])
     # The sampler sees the same process from outside: it cannot exceed the kernel's high-water mark by more
     # than the monitor's own rounding, and a probe that measured nothing would read near zero.
     assert 50 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16, peak

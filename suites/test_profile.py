@@ -16,8 +16,8 @@ def test_unet_profile(variant_name, settings, open_for_profile, record, run_extr
         table = unet_profile(variant)
     run_extras[f"profile-{variant_name}.csv"] = table
     int8_ms = table[table.exec_type.str.contains("I8|i8|u8|U8")]["ms"].sum()
-    record(variant_name, None, None, "profile_unet_total", table["ms"].sum(), "ms")
-    record(variant_name, None, None, "profile_int8_share", int8_ms / table["ms"].sum(), "ratio")
+    record(variant_name, None, None, "profile_unet_total", table["ms"].sum())
+    record(variant_name, None, None, "profile_int8_share", int8_ms / table["ms"].sum())
     assert not table.empty
     if recipe.activations == "int8":
         assert int8_ms > 0, f"no int8 kernel ran in {variant_name}'s UNet:\n{table.head(10)}"

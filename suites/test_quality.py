@@ -20,8 +20,8 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     reference, reference_latents = _images(generations(REFERENCE, case.steps, case.scheduler))
     images, latents = _images(generations(case.variant, case.steps, case.scheduler))
     paired = fidelity(reference, images, reference_latents, latents)
-    for metric, unit in (("psnr", "dB"), ("ssim", "ratio"), ("latent_mad", "abs")):
-        record(case.variant, case.steps, case.scheduler, metric, paired[metric], unit)
+    for metric in ("psnr", "ssim", "latent_mad"):
+        record(case.variant, case.steps, case.scheduler, metric, paired[metric])
     if case.variant == REFERENCE:
         assert paired["psnr"] == 100.0 and paired["latent_mad"] == 0.0  # deterministic: same latents, same image
 
@@ -36,11 +36,11 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     else:
         real = reference
     distance = distribution_distance(real, images)
-    record(case.variant, case.steps, case.scheduler, "fid", distance.fid, "fid")
-    record(case.variant, case.steps, case.scheduler, "kid", distance.kid, "kid")
+    record(case.variant, case.steps, case.scheduler, "fid", distance.fid)
+    record(case.variant, case.steps, case.scheduler, "kid", distance.kid)
     if distance.kid_std is not None:
-        record(case.variant, case.steps, case.scheduler, "kid_std", distance.kid_std, "kid")
-    record(case.variant, case.steps, case.scheduler, "fid_samples", distance.samples, "images")
+        record(case.variant, case.steps, case.scheduler, "kid_std", distance.kid_std)
+    record(case.variant, case.steps, case.scheduler, "fid_samples", distance.samples)
     if distance.warning:
         warnings.warn(SmallSampleWarning(distance.warning))
     assert distance.fid >= -1e-3 and torch.isfinite(torch.tensor(distance.fid))
@@ -57,8 +57,8 @@ def test_runtime_fidelity(case, generations, record):
     theirs, their_latents = _images(generations(counterpart, case.steps, case.scheduler))
     ours, our_latents = _images(generations(case.variant, case.steps, case.scheduler))
     paired = fidelity(theirs, ours, their_latents, our_latents)
-    for metric, unit in (("psnr", "dB"), ("ssim", "ratio"), ("latent_mad", "abs")):
-        record(case.variant, case.steps, case.scheduler, f"runtime_{metric}", paired[metric], unit)
+    for metric in ("psnr", "ssim", "latent_mad"):
+        record(case.variant, case.steps, case.scheduler, f"runtime_{metric}", paired[metric])
     assert 0 < paired["psnr"] <= 100 and paired["latent_mad"] >= 0
 
 
@@ -68,7 +68,7 @@ def test_unet_prediction_error(case, generations, runner_for, record):
     variant = runner_for(case.variant).variant
     outputs = [variant.predict_noise(c["sample"], c["timestep"], c["encoder_hidden_states"]) for c in calls]
     error = prediction_error([c["output"] for c in calls], outputs)
-    record(case.variant, case.steps, case.scheduler, "unet_error", error, "ratio")
+    record(case.variant, case.steps, case.scheduler, "unet_error", error)
     if case.variant == REFERENCE:
         assert error < 1e-6
     assert 0 <= error < 10
@@ -81,7 +81,7 @@ def test_clip_score(case, settings, generations, record):
     generated = generations(case.variant, case.steps, case.scheduler)
     images, _ = _images(generated)
     score = clip_score(images, [prompt for prompt, *_ in generated], settings.clip_model)
-    record(case.variant, case.steps, case.scheduler, "clip_score", score, "score")
+    record(case.variant, case.steps, case.scheduler, "clip_score", score)
     assert 0 <= score <= 100
 
 
@@ -101,15 +101,15 @@ def test_prompt_adherence(case, settings, generations, record):
             not_scorable += 1
         else:
             by_kind[parsed.kind].append((parsed, np.asarray(image)))
-    record(case.variant, case.steps, case.scheduler, "adherence_not_scorable", not_scorable, "images")
+    record(case.variant, case.steps, case.scheduler, "adherence_not_scorable", not_scorable)
     if case.variant != REFERENCE:  # the same prompts and seeds as the reference's: a paired comparison
         from bench.probes.adherence import paired_change
         reference = generations(REFERENCE, case.steps, case.scheduler)
         change = paired_change([prompt for prompt, *_ in generated], [np.asarray(image) for _, _, image, _ in reference],
                                [np.asarray(image) for _, _, image, _ in generated])
-        record(case.variant, case.steps, case.scheduler, "adherence_lost", change["lost"], "images")
-        record(case.variant, case.steps, case.scheduler, "adherence_gained", change["gained"], "images")
-        record(case.variant, case.steps, case.scheduler, "adherence_paired_p", change["p"], "p")
+        record(case.variant, case.steps, case.scheduler, "adherence_lost", change["lost"])
+        record(case.variant, case.steps, case.scheduler, "adherence_gained", change["gained"])
+        record(case.variant, case.steps, case.scheduler, "adherence_paired_p", change["p"])
     for kind, scored in by_kind.items():
         if not scored:
             continue
@@ -119,9 +119,9 @@ def test_prompt_adherence(case, settings, generations, record):
             if not isinstance(found, dict):
                 continue
             name = prefix if attribute == "all" else f"{prefix}_{attribute}"
-            record(case.variant, case.steps, case.scheduler, name, found["rate"], "ratio")
+            record(case.variant, case.steps, case.scheduler, name, found["rate"])
             if attribute == "all":
-                record(case.variant, case.steps, case.scheduler, f"{name}_low", found["low"], "ratio")
-                record(case.variant, case.steps, case.scheduler, f"{name}_high", found["high"], "ratio")
-                record(case.variant, case.steps, case.scheduler, f"{name}_n", found["images"], "images")
+                record(case.variant, case.steps, case.scheduler, f"{name}_low", found["low"])
+                record(case.variant, case.steps, case.scheduler, f"{name}_high", found["high"])
+                record(case.variant, case.steps, case.scheduler, f"{name}_n", found["images"])
             assert 0 <= found["low"] <= found["rate"] <= found["high"] <= 1

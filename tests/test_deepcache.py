@@ -150,7 +150,7 @@ def _ops(path):
 
 
 def test_the_shallow_ir_is_a_small_part_of_the_full_one_and_int8_reaches_both(tiny_artifacts):
-    from sdopt.backends.base import SHALLOW_UNET
+    from sdopt.deepcache import SHALLOW_UNET
     from sdopt.ir import IR
     fp32, int8 = tiny_artifacts["ov-deepcache-fp32"], tiny_artifacts["ov-deepcache-int8-ptq"]
     full, shallow = _ops(fp32 / "unet" / IR), _ops(fp32 / SHALLOW_UNET / IR)

@@ -71,7 +71,7 @@ def test_bad_resolution_is_refused(value):
 def test_every_scheduler_builds_from_the_models_own():
     from diffusers import EulerDiscreteScheduler, PNDMScheduler
 
-    from sdopt.sources import SD_SCHEDULER
+    from sdopt.families.stable_diffusion import SCHEDULER as SD_SCHEDULER
     own = PNDMScheduler(**SD_SCHEDULER)
     for name in schedulers.SCHEDULERS:
         assert type(schedulers.make(name, own)) is (schedulers.SCHEDULERS[name] or PNDMScheduler)

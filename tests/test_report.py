@@ -176,7 +176,7 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
             for metric, value in (("adherence_lost", 9), ("adherence_gained", 2), ("adherence_paired_p", 0.065)):
                 add(metric, value, "images")
     run = write_run(recorder.frame(), {}, tmp_path, run_id="run-x")
-    script = _script("experiment-table")
+    script = _script("experiment")
     assert script.main([str(run), "--order", odd, "torch-fp32"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| variant | one object, all right [95%] | color |") and "| lost / gained |" in lines[0]
@@ -191,15 +191,10 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
 
 
 def _script(name: str):
-    """One of scripts/, loaded as a module."""
-    import importlib.machinery
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "scripts" / name
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(path))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(module)
-    return module
+    """One of the table commands' modules (`bench frontier` is bench/analysis/frontier_table.py)."""
+    import importlib
+    from bench.__main__ import TABLES
+    return importlib.import_module(f"bench.analysis.{TABLES[name][0]}")
 
 
 def _speed_run(tmp_path, run_id, scale=1.0, steps=3):
@@ -231,7 +226,7 @@ def test_the_frontier_table_joins_speed_at_full_size_with_quality_on_shapes(tmp_
                 quality.add(model="shapes", variant=variant, steps=20, scheduler="pndm", resolution="64x64",
                             metric=metric, value=value, unit="")
     quality_run = write_run(quality.frame(), {}, tmp_path, run_id="quality")
-    script = _script("frontier-table")
+    script = _script("frontier")
     text = script.table(speed_run, quality_run, plot=tmp_path / "frontier.png")
     assert (tmp_path / "frontier.png").stat().st_size > 0
     header, *lines = text.splitlines()[:1] + text.splitlines()[2:]
@@ -272,7 +267,7 @@ def test_the_runtimes_table_pairs_each_variant_with_its_genai_copy_by_round(tmp_
     records = pd.concat([run.frame(), rounds.groupby([c for c in rounds.columns if c not in ("round", "value")],
                                                      as_index=False)["value"].median()[run.frame().columns]])
     folder = write_run(records, {}, tmp_path, run_id="both", rounds=rounds)
-    script = _script("runtimes-table")
+    script = _script("runtimes")
     lines = script.table(folder).splitlines()
     assert len(lines) == 4  # header, rule, one row per runtime of the one variant run on both
     python, genai = ([c.strip() for c in line.split("|")[1:-1]] for line in lines[2:])
@@ -322,3 +317,13 @@ def test_the_headline_comes_first_with_speedup_memory_footprint_and_the_verdict(
     assert "| 1000 |" in row and "10.0 (0.50x)" in row
     # 8 lost, 0 gained: McNemar p = 0.008, a significant loss; adherence 4 points under torch-fp32's
     assert "| fails; adherence 95.0% [90%-96%], n=100 |" in row
+
+
+def test_the_table_commands_are_bench_subcommands(capsys):
+    """`bench NAME ...` reaches the same module the tests above drive, with its own options and help."""
+    from bench.__main__ import TABLES, main
+    for name in TABLES:
+        with pytest.raises(SystemExit) as stop:
+            main([name, "--help"])
+        assert stop.value.code == 0 and capsys.readouterr().out.startswith(f"usage: bench {name}")
+    assert main(["experiment", "/nonexistent/run"]) == 2 and "bench experiment:" in capsys.readouterr().err

@@ -9,24 +9,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import metrics
 from .markdown import table as markdown_table
 from .runs import read_environment, read_records, read_rounds
 from ..conventions import MIN_FID_SAMPLES, REFERENCE as BASELINE
 from .stats import MIN_REPLICATES, median_interval
 
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
-# metric in the records -> column in the summary
-LATENCY_COLUMNS = {"latency_median": "latency_s", "step_median": "step_ms", "unet_call_median": "unet_ms",
-                   "latency_projected_20": "e2e20_s", "latency_projected_50": "e2e50_s"}
-QUALITY_COLUMNS = {"psnr": "psnr", "ssim": "ssim", "latent_mad": "latent_mad", "unet_error": "unet_error",
-                   "fid": "fid", "kid": "kid",
-                   "fid_samples": "fid_samples", "clip_score": "clip", "runtime_psnr": "runtime_psnr"}
 # Prompt adherence on a shapes model: all attributes right at once, with its 95% interval and image count.
 ADHERENCE = ("adherence", "pair_adherence")
-QUALITY_COLUMNS |= {f"{name}{part}": f"{name}{part}" for name in ADHERENCE for part in ("", "_low", "_high", "_n")}
+# metric in the records -> column in the summary (bench/metrics.py), with adherence's interval alongside
+CASE_COLUMNS = metrics.recorded_columns() | {f"{name}{part}": f"{name}{part}" for name in ADHERENCE
+                                             for part in ("_low", "_high", "_n")}
+PER_VARIANT_COLUMNS = metrics.recorded_columns(per_variant=True)
 ATTRIBUTES = ("count", "color", "shape", "size", "position", "relation")
-PER_VARIANT_COLUMNS = {"peak_rss": "peak_rss_mib", "rss_private_end": "private_end_mib",
-                       "footprint_total": "footprint_mb"}
 
 
 def _paired_speedups(rounds: pd.DataFrame | None, metric: str, name: str) -> pd.DataFrame:
@@ -68,13 +64,13 @@ def summary_table(records: pd.DataFrame, rounds: pd.DataFrame | None = None) -> 
     (`*_low`, `*_high`, `*_coverage`, `*_n`); without rounds, the ratio of the two medians."""
     records = records.copy()
     records["steps"] = records["steps"].astype("Int64")
-    latency = records[records.metric.isin(list(LATENCY_COLUMNS) + list(QUALITY_COLUMNS))]
+    latency = records[records.metric.isin(list(CASE_COLUMNS))]
     if latency.empty:
         table = records[["model", "resolution", "variant"]].drop_duplicates()
         table[["steps", "scheduler"]] = pd.NA
     else:
         table = latency.pivot_table(index=RUN_KEYS + ["variant"], columns="metric", values="value",
-                                    aggfunc="median").rename(columns=LATENCY_COLUMNS | QUALITY_COLUMNS).reset_index()
+                                    aggfunc="median").rename(columns=CASE_COLUMNS).reset_index()
         table.columns.name = None
         for metric, column, speedup in (("latency_median", "latency_s", "speedup"),
                                         ("unet_call_median", "unet_ms", "unet_speedup"),
@@ -95,22 +91,8 @@ def summary_table(records: pd.DataFrame, rounds: pd.DataFrame | None = None) -> 
     return table.sort_values(["model", "resolution", "steps", "scheduler", "variant"], ignore_index=True)
 
 
-FORMATS = {"latency_s": "{:.3f}", "step_ms": "{:.1f}", "unet_ms": "{:.1f}", "speedup": "{:.2f}x",
-           "e2e20_s": "{:.2f}", "e2e50_s": "{:.2f}", "speedup_20": "{:.2f}x", "speedup_50": "{:.2f}x",
-           "unet_speedup": "{:.2f}x", "peak_rss_mib": "{:.0f}",
-           "private_end_mib": "{:.0f}", "footprint_mb": "{:.1f}",
-           "footprint_ratio": "{:.2f}x", "psnr": "{:.1f}", "runtime_psnr": "{:.1f}", "ssim": "{:.3f}", "latent_mad": "{:.4f}",
-           "unet_error": "{:.2%}", "fid": "{:.2f}", "kid": "{:.4f}", "fid_samples": "{:.0f}", "clip": "{:.2f}",
-           "adherence": "{:.1%}", "pair_adherence": "{:.1%}"}
-HEADERS = {"latency_s": "latency (s)", "step_ms": "per step (ms)", "unet_ms": "UNet call (ms)",
-           "speedup": "speedup", "unet_speedup": "UNet speedup", "e2e20_s": "20 steps (s, projected)",
-           "e2e50_s": "50 steps (s, projected)", "speedup_20": "speedup at 20 (projected)",
-           "speedup_50": "speedup at 50 (projected)",
-           "peak_rss_mib": "peak RSS (MiB)", "private_end_mib": "private at end (MiB)",
-           "footprint_mb": "footprint (MB)", "footprint_ratio": "footprint ratio", "psnr": "PSNR (dB)",
-           "runtime_psnr": "PSNR vs same IRs in Python (dB)",
-           "ssim": "SSIM", "latent_mad": "latent MAD", "unet_error": "UNet error", "fid": "FID", "kid": "KID",
-           "fid_samples": "FID n", "clip": "CLIP", "adherence": "adherence", "pair_adherence": "two-object adherence"}
+FORMATS = {column: spec.format for column, spec in metrics.columns().items()}
+HEADERS = {column: spec.label for column, spec in metrics.columns().items()}
 SPEEDUPS = ("speedup", "unet_speedup", "speedup_20", "speedup_50")
 
 

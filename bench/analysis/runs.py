@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..metrics import unit_of
 from .records import COLUMNS, ROUND_COLUMNS
 
 KEY = ["model", "variant", "steps", "scheduler", "resolution", "metric"]
-SECONDS = ("latency_median", "latency_min", "load", "compile", "first_call", "latency_projected_20",
-           "latency_projected_50")
-COUNTS = ("full_unet_calls",)
-
-
-def unit_of(metric: str) -> str:
-    """The unit of a latency-suite metric: seconds for whole generations and loading, calls for counts, else
-    milliseconds."""
-    return "s" if metric in SECONDS else "calls" if metric in COUNTS else "ms"
 
 
 @dataclass

@@ -1,9 +1,12 @@
-"""Per-metric regression limits for `bench compare`, read from a TOML file (default: bench/analysis/thresholds.toml)."""
+"""Per-metric regression limits for `bench compare`: each metric's default limit and direction are its row in
+bench/metrics.py; a TOML file (default: bench/analysis/thresholds.toml) sets the noise test and the quality rule,
+and its [metrics."pattern"] sections, when it has any, replace the default limits."""
 import fnmatch
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import metrics
 from .verdict import QualityRule
 
 DEFAULT = Path(__file__).with_name("thresholds.toml")
@@ -63,14 +66,19 @@ def load_thresholds(path=None) -> Thresholds:
     if unknown:
         raise ValueError(f"{path}: unknown sections {sorted(unknown)} (expected [noise], [quality] and "
                          f"[metrics.\"pattern\"])")
-    rules = []
+    rules = [] if "metrics" in config else default_rules()
     for pattern, spec in config.get("metrics", {}).items():
         where = f"{path}: [metrics.{pattern!r}]"
         extra = set(spec) - {"better", "relative", "absolute", "outside_interval"}
         if extra:
             raise ValueError(f"{where} has unknown keys {sorted(extra)}")
+        known = _direction(pattern)
+        spec = {"better": known} | spec if known else spec  # the metric's own direction unless the file says one
         if spec.get("better") not in ("lower", "higher"):
             raise ValueError(f"{where} needs better = \"lower\" or \"higher\", got {spec.get('better')!r}")
+        if known and spec["better"] != known:
+            raise ValueError(f"{where}: better = {spec['better']!r}, but {pattern} is better {known} "
+                             f"(bench/metrics.py)")
         if "relative" not in spec and "absolute" not in spec:
             raise ValueError(f"{where} needs a relative and/or absolute limit")
         for key in ("relative", "absolute"):
@@ -90,6 +98,19 @@ def load_thresholds(path=None) -> Thresholds:
         raise ValueError(f"{path}: [noise] needs 0 < alpha < 1, an integer min_rounds >= 2 and correction one of "
                          f"{', '.join(CORRECTIONS)}")
     return Thresholds(tuple(rules), alpha, min_rounds, correction, _quality_rule(path, config.get("quality", {})))
+
+
+def default_rules() -> list:
+    """(pattern, Limit) of every metric row with a default limit, in the table's order (exact names first)."""
+    return [(spec.name, Limit(spec.better, spec.limit.relative, spec.limit.absolute, spec.limit.outside_interval))
+            for spec in metrics.METRICS if spec.limit is not None]
+
+
+def _direction(pattern: str) -> str | None:
+    try:
+        return metrics.spec_of(pattern).better
+    except KeyError:
+        return None
 
 
 def _quality_rule(path: Path, spec: dict) -> QualityRule:

@@ -16,16 +16,15 @@ from pathlib import Path
 
 from memory_profiler import memory_usage
 
-from sdopt.backends import SD_GUIDANCE
 
 
 def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-             threads: int | None = None, guidance_scale: float = SD_GUIDANCE, interval: float = 0.05,
+             threads: int | None = None, guidance_scale: float | None = None, interval: float = 0.05,
              timeout: float = 3600) -> dict:
     """{"sampled_mib", "maxrss_mib", "imports_mib", "anon_end_mib", "file_end_mib"} for load + compile + one
     generation on `threads` threads (imports_mib: the resident set before the model is opened)."""
     args = [sys.executable, "-m", "bench.probes.memory", str(artifact), prompt, str(steps), scheduler, str(seed),
-            str(height), str(width), str(threads or 0), str(guidance_scale)]
+            str(height), str(width), str(threads or 0), str(guidance_scale or 0)]
     child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampled = memory_usage(child, interval=interval, max_usage=True, include_children=False, timeout=timeout)
     out, err = child.communicate()
@@ -42,7 +41,7 @@ def _child(artifact, prompt, steps, scheduler, seed, height, width, threads, gui
     # C++ deployment of GenAI would not carry it.
     imported = process_status().get("VmRSS", 0) / 1024
     variant = open_variant(Path(artifact), int(threads) or None)
-    variant.generate(prompt, int(steps), scheduler, int(seed), int(height), int(width), float(guidance_scale))
+    variant.generate(prompt, int(steps), scheduler, int(seed), int(height), int(width), float(guidance_scale) or None)
     status = process_status()
     print(json.dumps({"maxrss_mib": high_water_mark_kib(status) / 1024, "imports_mib": imported,
                       "anon_end_mib": status.get("RssAnon", 0) / 1024, "file_end_mib": status.get("RssFile", 0) / 1024}))

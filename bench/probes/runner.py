@@ -10,8 +10,9 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from sdopt.backends import SD_GUIDANCE, open_variant
+from sdopt.backends import open_variant
 
 
 @dataclass
@@ -30,11 +31,16 @@ class Timings:
 
 
 class Runner:
-    def __init__(self, artifact: Path, threads: int | None = None, guidance_scale: float = SD_GUIDANCE):
-        self.guidance_scale = guidance_scale  # every generation's: a run compares variants at one scale
+    def __init__(self, artifact: Path, threads: int | None = None, guidance_scale: float | None = None,
+                 opened: Callable | None = None):
+        """opened(variant): called once it is loaded, before compilation (the suites' plugin hook)."""
+        self.guidance_scale = guidance_scale  # every generation's (None: the family's): a run compares at one scale
         started = time.perf_counter()
         self.variant = open_variant(artifact, threads, compile=False)
         loaded = time.perf_counter()
+        if opened is not None:
+            opened(self.variant)
+            loaded = time.perf_counter()  # a plugin's time is neither loading nor compiling
         self.variant.compile()
         self.load_s, self.compile_s = loaded - started, time.perf_counter() - loaded
         self.first_call_s = None

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from ..cache import read_manifest
 from ..errors import UnknownName
-from .base import (SD_GUIDANCE, SD_VAE_SCALE, Generation, Variant, capture_shallow_inputs, capture_unet_inputs,
-                   check_guidance, check_size, check_steps, default_threads, initial_latents)
+from .base import (Generation, Variant, capture_shallow_inputs, capture_unet_inputs, check_guidance, check_size,
+                   check_steps, default_threads, initial_latents)
 from .genai_backend import GenAIVariant
 from .openvino_backend import OpenVINOVariant
 from .torch_backend import TorchVariant
 
-__all__ = ["BACKENDS", "SD_GUIDANCE", "SD_VAE_SCALE", "Generation", "Variant", "capture_shallow_inputs",
+__all__ = ["BACKENDS", "Generation", "Variant", "capture_shallow_inputs",
            "capture_unet_inputs", "check_guidance",
            "check_size", "check_steps", "default_threads", "get", "initial_latents", "open_variant"]
 

@@ -5,7 +5,6 @@ A backend subclass loads the runtime's pipeline and says what its runtime really
 `bench`. Every backend starts from the same initial latents for a given seed, so images differ only because
 the variants differ.
 """
-import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,19 +13,13 @@ from typing import Callable
 
 import torch
 
-from .. import schedulers
+from .. import families, schedulers
 from ..cache import verify
-from ..errors import BadArgument
-
-SD_LATENT_CHANNELS, SD_VAE_SCALE = 4, 8  # Stable Diffusion 1.x; every model's own are read from its configs
-SD_GUIDANCE = 7.5  # diffusers' default classifier-free guidance scale, what SD-1.x models are tuned for
-UNET_INPUTS = ("sample", "timestep", "encoder_hidden_states")
-STEP_CACHE_FILE = "deepcache.json"  # in an artifact: step caching's interval and branch
-SHALLOW_UNET = "unet_shallow"  # in an OpenVINO artifact with step caching: the shallow graph's IR folder
-STEP_FEATURE = "deepcache_feature"  # the full graph's second output and the shallow graph's fourth input
+from ..deepcache import STEP_FEATURE
+from ..errors import BadArgument, CorruptArtifact
 
 
-def check_size(height: int, width: int, scale: int = SD_VAE_SCALE) -> None:
+def check_size(height: int, width: int, scale: int = families.DEFAULT.vae_scale) -> None:
     for side, value in (("height", height), ("width", width)):
         if value <= 0 or value % scale:
             raise BadArgument(f"{side} {value} is not a positive multiple of {scale} (the VAE's scale "
@@ -52,13 +45,13 @@ def check_guidance(scale) -> float:
     return value
 
 
-def initial_latents(seed: int, height: int, width: int, channels: int = SD_LATENT_CHANNELS,
-                    scale: int = SD_VAE_SCALE) -> torch.Tensor:
+def initial_latents(seed: int, height: int, width: int, channels: int = families.DEFAULT.latent_channels,
+                    scale: int = families.DEFAULT.vae_scale) -> torch.Tensor:
     return seeded_noise(seed, height, width, channels, scale)[0]
 
 
-def seeded_noise(seed: int, height: int, width: int, channels: int = SD_LATENT_CHANNELS,
-                 scale: int = SD_VAE_SCALE) -> tuple[torch.Tensor, torch.Generator]:
+def seeded_noise(seed: int, height: int, width: int, channels: int = families.DEFAULT.latent_channels,
+                 scale: int = families.DEFAULT.vae_scale) -> tuple[torch.Tensor, torch.Generator]:
     """(initial latents, the generator after drawing them): one noise stream per seed, the latents first, then
     whatever noise the steps draw (ancestral samplers, LCM). diffusers draws so when it makes the latents itself,
     and so does OpenVINO GenAI's TorchGenerator, so every runtime draws the same noise for a seed."""
@@ -94,16 +87,35 @@ class Variant:
         self.manifest = verify(self.folder)
         self.name = self.manifest["name"]
         self.resolution = self.manifest["material"].get("resolution")
+        self.family = families.of_folder(self.folder)
+        if "stages" not in self.manifest:
+            raise CorruptArtifact(f"{self.folder} lists no stages in its manifest (built by an older sdopt): rebuild "
+                                  f"it with --rebuild")
+        # What the artifact was made of, in build order; the stages marked on_open are this backend's to apply.
+        self.stages = self.manifest["stages"]
         self.threads = threads or default_threads()
         self.pipe = self._load(perf_counters)
         # The latent grid comes from the model (the VAE's depth, the UNet's channels), never from SD's constants.
         self.vae_scale_factor, self.latent_channels = self._latent_grid()
         self._own_scheduler = self._shipped_scheduler()
         self._schedulers = {}
-        # Step caching (sdopt/deepcache.py): the artifact says so, the subclass gives the two graphs.
-        cached = self.folder / STEP_CACHE_FILE
-        self.step_cache = json.loads(cached.read_text()) if cached.is_file() else None
+        # Step caching (sdopt/deepcache.py): the manifest says so, the subclass gives the two graphs.
+        self.step_cache = self.stage_options("deepcache")
         self.step_graphs = self._step_graphs() if self.step_cache else None
+
+    def stage_options(self, stage: str) -> dict | None:
+        """The options of `stage` if the artifact has it (None if it does not)."""
+        return next((entry["options"] for entry in self.stages if entry["stage"] == stage), None)
+
+    def on_open(self, known: dict) -> None:
+        """Apply each stage the build left to opening (`known`: stage -> applier(options)); a stage this backend
+        does not know how to apply is refused, never skipped."""
+        for entry in self.stages:
+            if entry.get("on_open") and entry["stage"] != "deepcache":  # the step loop, chosen in `denoise`
+                if entry["stage"] not in known:
+                    raise BadArgument(f"{self.name}: the {self.runtime} runtime cannot apply its {entry['stage']} "
+                                      f"stage on opening")
+                known[entry["stage"]](entry["options"])
 
     def _load(self, perf_counters: bool):
         """The runtime's diffusers-style pipeline for `self.folder`."""
@@ -182,7 +194,7 @@ class Variant:
     def check_call(self, steps: int, guidance_scale, height: int, width: int) -> float:
         """Refuse a generation this variant cannot make; the guidance scale as a float."""
         check_steps(steps)
-        guidance_scale = check_guidance(guidance_scale)
+        guidance_scale = check_guidance(self.family.default_guidance if guidance_scale is None else guidance_scale)
         check_size(height, width, self.vae_scale_factor)
         if self.resolution and [height, width] != list(self.resolution):
             raise BadArgument(f"variant {self.name} was built with static shapes for {self.resolution[0]}x"
@@ -190,10 +202,11 @@ class Variant:
         return guidance_scale
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-                 guidance_scale: float = SD_GUIDANCE, on_step: Callable[[int], None] | None = None,
+                 guidance_scale: float | None = None, on_step: Callable[[int], None] | None = None,
                  wrap: Callable[[str, Callable], Callable] | None = None) -> Generation:
         """One image. `wrap(name, method)`, if given, replaces each call point's method for this generation
-        (the scheduler is chosen per generation, so wrapping must happen here)."""
+        (the scheduler is chosen per generation, so wrapping must happen here). guidance_scale None: the model
+        family's default."""
         guidance_scale = self.check_call(steps, guidance_scale, height, width)
         self.pipe.scheduler = self._scheduler(scheduler)
         final = {}
@@ -282,7 +295,7 @@ def _prediction(output):
 def capture_unet_inputs(variant: Variant, outputs: bool = False):
     """Within the block, every UNet call's inputs (and, if asked, its prediction under "output") are
     appended as numpy copies to the yielded list."""
-    with _recorded_calls(variant.pipe.unet, UNET_INPUTS, outputs) as calls:
+    with _recorded_calls(variant.pipe.unet, variant.family.denoiser_inputs, outputs) as calls:
         yield calls
 
 
@@ -291,7 +304,7 @@ def capture_shallow_inputs(variant: Variant):
     """As capture_unet_inputs, for step caching's shallow graph: its inputs, the cached feature among them."""
     if not variant.step_graphs:
         raise BadArgument(f"{variant.name} caches no steps: it has no shallow graph to record")
-    with _recorded_calls(variant.step_graphs[1], UNET_INPUTS + (STEP_FEATURE,)) as calls:
+    with _recorded_calls(variant.step_graphs[1], variant.family.denoiser_inputs + (STEP_FEATURE,)) as calls:
         yield calls
 
 

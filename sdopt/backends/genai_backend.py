@@ -15,7 +15,8 @@ import torch
 from .. import schedulers
 from ..errors import BadArgument
 from ..ir import IR
-from .base import SD_GUIDANCE, UNET_INPUTS, Generation, Variant
+from .. import families
+from .base import Generation, Variant
 from .openvino_backend import READ_BACK, ov_config
 
 # The project's scheduler names -> GenAI's built-in kinds; the rest are refused with GenAI's list.
@@ -26,9 +27,6 @@ GENAI_SCHEDULERS = {"pndm": "PNDM", "ddim": "DDIM", "euler": "EULER_DISCRETE",
 UNSUPPORTED_SETTINGS = {"ddim": ("clip_sample", "thresholding"),
                         "euler": ("use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas")}
 TOKENIZER_IR = Path("tokenizer") / "openvino_tokenizer.xml"
-# What GenAI's Stable Diffusion pipeline reads from model_index.json (component -> the class it accepts).
-MODEL_INDEX_CLASSES = {"text_encoder": "CLIPTextModel", "unet": "UNet2DConditionModel", "vae": "AutoencoderKL"}
-PIPELINE_CLASSES = ("StableDiffusionPipeline",)
 NEEDED_IRS = ("text_encoder", "unet", "vae_decoder")
 MS, US = 1e-3, 1e-6  # GenAI reports the text encoder and VAE in milliseconds, UNet calls and steps in microseconds
 
@@ -40,10 +38,13 @@ def layout_problems(folder: Path) -> list[str]:
     if not index_path.is_file():
         return [f"{index_path} is missing"]
     index = json.loads(index_path.read_text())
-    if index.get("_class_name") not in PIPELINE_CLASSES:
-        problems.append(f"model_index.json names {index.get('_class_name')!r}; GenAI's Stable Diffusion pipeline "
-                        f"reads {', '.join(PIPELINE_CLASSES)}")
-    for component, wanted in MODEL_INDEX_CLASSES.items():
+    try:
+        family = families.of_class(index.get("_class_name"))
+    except BadArgument as exc:
+        return [str(exc)]
+    if not family.genai_index_classes:
+        return [f"OpenVINO GenAI runs no {family.title} pipeline"]
+    for component, wanted in family.genai_index_classes.items():
         entry = index.get(component) or [None, None]
         if entry[1] != wanted:
             problems.append(f"model_index.json's {component} is {entry[1]!r}, GenAI reads only {wanted}")
@@ -54,15 +55,17 @@ def layout_problems(folder: Path) -> list[str]:
 
 
 def standard_unet_problem(unet_ir: Path) -> str | None:
-    """Why GenAI cannot drive this UNet IR (None if it can): GenAI feeds exactly the standard inputs and reads one
+    """Why GenAI cannot drive this UNet IR (None if it can): GenAI feeds exactly the family's inputs and reads one
     output, so a graph with more (step caching's cached feature) needs the project's own loop."""
     import openvino as ov
+    family = families.of_folder(Path(unet_ir).parent.parent)  # the artifact the IR's folder is in
     model = ov.Core().read_model(unet_ir)
     inputs = sorted(name for port in model.inputs for name in port.get_names())
-    if set(UNET_INPUTS) - set(inputs) or len(model.inputs) != len(UNET_INPUTS) or len(model.outputs) != 1:
+    wanted = family.denoiser_inputs
+    if set(wanted) - set(inputs) or len(model.inputs) != len(wanted) or len(model.outputs) != 1:
         outputs = [sorted(port.get_names()) for port in model.outputs]
         return (f"its UNet takes {inputs} and returns {len(outputs)} outputs {outputs}; GenAI feeds "
-                f"{list(UNET_INPUTS)} and reads one output")
+                f"{list(wanted)} and reads one output")
     return None
 
 
@@ -93,6 +96,7 @@ class GenAIVariant(Variant):
         if perf_counters:
             raise BadArgument("OpenVINO GenAI gives no per-layer counters; profile the same variant on the openvino "
                               "runtime (the IRs are the same)")
+        self.on_open({})  # every stage is in the IRs; step caching, which is not, GenAI's loop cannot run
         self.config = ov_config(self.threads)
         self._configs = tempfile.TemporaryDirectory(prefix="sdopt-genai-schedulers-")
         self._unet = None  # GenAI's own UNet model, compiled on the first teacher-forced call
@@ -113,7 +117,7 @@ class GenAIVariant(Variant):
         height, width = self.resolution
         # The batch of two that classifier-free guidance runs (every guidance scale the project accepts is above 1):
         # GenAI reshapes the text encoder to it and encodes both prompts in one call.
-        self.pipe.reshape(1, height, width, SD_GUIDANCE)
+        self.pipe.reshape(1, height, width, self.family.default_guidance)
         self.pipe.compile("CPU", **self.config)
 
     def settings_in_force(self) -> dict:
@@ -155,7 +159,7 @@ class GenAIVariant(Variant):
         return super().unet_calls(scheduler, steps)
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-                 guidance_scale: float = SD_GUIDANCE, on_step=None, wrap=None) -> Generation:
+                 guidance_scale: float | None = None, on_step=None, wrap=None) -> Generation:
         """One image through GenAI's own loop. `wrap` cannot reach inside it: the returned Generation carries the
         parts' seconds as GenAI measured them instead. The final latents come from GenAI's step callback."""
         import openvino_genai

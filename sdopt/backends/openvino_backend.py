@@ -2,7 +2,8 @@
 import numpy as np
 import torch
 
-from .base import SHALLOW_UNET, STEP_FEATURE, Variant
+from ..deepcache import SHALLOW_UNET, STEP_FEATURE
+from .base import Variant
 
 # Read back from every compiled component: what the runtime really uses, whatever was asked for.
 READ_BACK = ("INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS",
@@ -25,13 +26,13 @@ class OpenVINOVariant(Variant):
     has_layer_counters = True
 
     def _load(self, perf_counters: bool):
-        from optimum.intel import OVStableDiffusionPipeline
         self.config = ov_config(self.threads, perf_counters)
+        self.on_open({})  # every stage is in the IRs
         # dynamic_shapes=False: optimum's default reshapes every IR back to dynamic shapes on loading, and the CPU
         # plugin then compiles shape-generic kernels (shape subgraphs, unfused int8 quantizers) for what was built
         # static; OpenVINO GenAI compiles the same IRs at their static shapes.
-        return OVStableDiffusionPipeline.from_pretrained(str(self.folder), export=False, compile=False,
-                                                         dynamic_shapes=False, ov_config=self.config)
+        return self.family.optimum_class().from_pretrained(str(self.folder), export=False, compile=False,
+                                                           dynamic_shapes=False, ov_config=self.config)
 
     def compile(self) -> None:
         # Not pipe.compile(): that also compiles the VAE encoder, which text-to-image never runs (optimum compiles

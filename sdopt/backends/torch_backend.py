@@ -1,6 +1,4 @@
 """PyTorch: the diffusers pipeline as saved, FP32; token merging and downsampling are patches applied on opening."""
-import json
-
 import numpy as np
 import torch
 
@@ -11,18 +9,15 @@ class TorchVariant(Variant):
     runtime = "torch"
 
     def _load(self, perf_counters: bool):
-        from diffusers import StableDiffusionPipeline
+        from ..todo import apply_todo
+        from ..tome import apply_tome
         torch.set_num_threads(self.threads)
         self.config = {"torch_threads": self.threads}
-        pipe = StableDiffusionPipeline.from_pretrained(self.folder, torch_dtype=torch.float32)
-        self.tome = None
-        if (self.folder / "tome.json").is_file():
-            from ..tome import apply_tome
-            self.tome = apply_tome(pipe.unet, **json.loads((self.folder / "tome.json").read_text()))
-        self.todo = None
-        if (self.folder / "todo.json").is_file():
-            from ..todo import apply_todo
-            self.todo = apply_todo(pipe.unet, **json.loads((self.folder / "todo.json").read_text()))
+        pipe = self.family.load_torch(self.folder)
+        self.tome = self.todo = None
+        # Token merging and downsampling are patches of the loaded UNet: the manifest's on-open stages.
+        self.on_open({"tome": lambda options: setattr(self, "tome", apply_tome(pipe.unet, **options)),
+                      "todo": lambda options: setattr(self, "todo", apply_todo(pipe.unet, **options))})
         return pipe
 
     def _step_graphs(self) -> tuple:

@@ -82,12 +82,11 @@ def text_encoder(clip):
 def write_pipeline(out: Path, clip, tokenizer, vae, unet) -> None:
     """A diffusers pipeline folder (the CLIP's text tower as its text encoder, SD's schedulers), plus the whole
     CLIP under clip/ for CLIP score."""
-    from diffusers import PNDMScheduler, StableDiffusionPipeline
+    from diffusers import PNDMScheduler
 
-    from ..sources import SD_SCHEDULER
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder(clip), tokenizer=tokenizer, unet=unet,
-                                   scheduler=PNDMScheduler(**SD_SCHEDULER), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+    from ..families import STABLE_DIFFUSION as family
+    pipe = family.assemble(vae=vae, text_encoder=text_encoder(clip), tokenizer=tokenizer, unet=unet,
+                           scheduler=PNDMScheduler(**family.scheduler_config))
     pipe.save_pretrained(out, safe_serialization=True)
     clip.save_pretrained(out / "clip", safe_serialization=True)
     clip_processor(tokenizer).save_pretrained(out / "clip")

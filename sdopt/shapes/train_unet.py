@@ -38,9 +38,9 @@ class UnetTraining:
 def noise_scheduler():
     from diffusers import DDPMScheduler
 
-    from ..sources import SD_SCHEDULER
+    from ..families import STABLE_DIFFUSION
     keys = ("beta_start", "beta_end", "beta_schedule", "num_train_timesteps")
-    return DDPMScheduler(**{k: SD_SCHEDULER[k] for k in keys})
+    return DDPMScheduler(**{k: STABLE_DIFFUSION.scheduler_config[k] for k in keys})
 
 
 class Conditioning:

@@ -1,4 +1,5 @@
-"""A pytest plugin for the regression tests: makes a variant worse on purpose inside a real suite run.
+"""A pytest plugin for the regression tests: makes a variant worse on purpose inside a real suite run, through
+the suites' hooks (bench/hookspecs.py).
 
 SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2"     every UNet call of ov-fp32 takes 20% longer (it sleeps that long after)
 SDOPT_INJECT_SUBSTITUTE="ov-fp32=ov-fp32-noised"   ov-fp32's slot is served by another (damaged) variant
@@ -8,6 +9,8 @@ Load with `-p fault_injection` and tests/plugins on PYTHONPATH.
 """
 import os
 import time
+
+import pytest
 
 
 def _pairs(variable: str) -> dict:
@@ -21,36 +24,27 @@ def _log(line: str) -> None:
             log.write(line + "\n")
 
 
-def pytest_configure(config):
-    slowdowns = {name: float(f) for name, f in _pairs("SDOPT_INJECT_SLOWDOWN").items()}
-    substitutes = _pairs("SDOPT_INJECT_SUBSTITUTE")
-    if slowdowns:
-        import bench.probes.runner
-        open_variant = bench.probes.runner.open_variant
+@pytest.hookimpl(tryfirst=True)
+def pytest_sdopt_artifact(config, name, settings):
+    substitute = _pairs("SDOPT_INJECT_SUBSTITUTE").get(name)
+    if substitute is None:
+        return None
+    import sdopt
+    _log(f"served {name} by {substitute}")
+    return sdopt.build(substitute, settings.model, settings.resolution, settings.cache, rebuild=settings.rebuild)
 
-        def slowed_open_variant(folder, *args, **kwargs):
-            variant = open_variant(folder, *args, **kwargs)
-            recipe = variant.manifest["material"]["recipe"]["name"]  # variant.name is the cache entry's
-            factor = slowdowns.get(recipe)
-            if factor:
-                unet = variant.pipe.unet
-                forward = unet.forward
 
-                def slow_forward(*a, **k):
-                    started = time.perf_counter()
-                    result = forward(*a, **k)
-                    time.sleep(factor * (time.perf_counter() - started))
-                    return result
-                unet.forward = slow_forward
-                _log(f"slowed {recipe} by {factor}")
-            return variant
-        bench.probes.runner.open_variant = slowed_open_variant
-    if substitutes:
-        import sdopt
-        build = sdopt.build
+def pytest_sdopt_opened(config, name, variant):
+    factor = {key: float(value) for key, value in _pairs("SDOPT_INJECT_SLOWDOWN").items()}.get(name)
+    if not factor:
+        return
+    unet = variant.pipe.unet
+    forward = unet.forward
 
-        def substituted_build(name, *args, **kwargs):
-            if name in substitutes:
-                _log(f"served {name} by {substitutes[name]}")
-            return build(substitutes.get(name, name), *args, **kwargs)
-        sdopt.build = substituted_build
+    def slow_forward(*a, **k):
+        started = time.perf_counter()
+        result = forward(*a, **k)
+        time.sleep(factor * (time.perf_counter() - started))
+        return result
+    unet.forward = slow_forward
+    _log(f"slowed {name} by {factor}")

@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """The two runtimes side by side: each OpenVINO variant of a run beside its GenAI copy (`NAME[runtime=genai]`).
 
-    scripts/runtimes-table SPEED_RUN [QUALITY_RUN]
+    bench runtimes SPEED_RUN [QUALITY_RUN]
 
 Per variant and runtime: end to end (median over rounds), GenAI's speed over the Python pipeline's on the same IRs
 (the Python round's time over the GenAI round's, paired by round, with the interval of their median), the UNet
@@ -13,8 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 def counterpart(variant: str) -> str | None:
     """The variant a layered runtime's copy (GenAI's) was made from, named as the suites name it (None for any
@@ -73,14 +70,15 @@ def table(speed_run: Path, quality_run: Path | None = None) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="bench runtimes", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("speed_run", type=Path)
     parser.add_argument("quality_run", type=Path, nargs="?", default=None)
     args = parser.parse_args(argv)
     try:
         print(table(args.speed_run, args.quality_run), end="")
     except (FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"runtimes-table: {exc}", file=sys.stderr)
+        print(f"bench runtimes: {exc}", file=sys.stderr)
         return 2
     return 0
 

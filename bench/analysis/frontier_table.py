@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """The frontier table: speed and memory from runs at full size, quality from a run on the shapes model.
 
-    scripts/frontier-table SPEED_RUN QUALITY_RUN [QUALITY_RUN ...] [--repeat SPEED_RUN] [--order VARIANT ...]
+    bench frontier SPEED_RUN QUALITY_RUN [QUALITY_RUN ...] [--repeat SPEED_RUN] [--order VARIANT ...]
 
 Random-weight models (sd15-arch) carry speed, size and memory; only the trained shapes model carries quality, so
 the frontier joins a run of each by variant name. Several quality runs may be given (same model, steps and
@@ -17,8 +16,6 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def quality_records(runs: list[Path]):
@@ -127,7 +124,8 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="bench frontier", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("speed_run", type=Path)
     parser.add_argument("quality_runs", type=Path, nargs="+")
     parser.add_argument("--repeat", type=Path, default=None,
@@ -140,7 +138,7 @@ def main(argv=None) -> int:
     try:
         print(table(args.speed_run, args.quality_runs, args.order, args.plot, args.repeat), end="")
     except (FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"frontier-table: {exc}", file=sys.stderr)
+        print(f"bench frontier: {exc}", file=sys.stderr)
         return 2
     return 0
 

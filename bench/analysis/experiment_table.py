@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """The shapes experiment's table from its run folder: one row per variant, quality beside speed and size.
 
-    scripts/experiment-table RUN [--order VARIANT ...]
+    bench experiment RUN [--order VARIANT ...]
 
 Columns: one-object adherence (all right, with its 95% interval, then per attribute; prompts lost and gained
 against torch-fp32 image by image over every scorable prompt, with McNemar's p, where the run recorded them),
@@ -12,8 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 ATTRIBUTES = ("color", "shape", "size", "position", "count")
 
@@ -67,7 +64,8 @@ def table(run: Path, order: list[str] | None = None) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="bench experiment", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path)
     parser.add_argument("--order", nargs="+", default=None,
                         help="variants in this order (default: the summary's); names may hold commas")
@@ -75,7 +73,7 @@ def main(argv=None) -> int:
     try:
         print(table(args.run, args.order), end="")
     except (FileNotFoundError, ValueError) as exc:
-        print(f"experiment-table: {exc}", file=sys.stderr)
+        print(f"bench experiment: {exc}", file=sys.stderr)
         return 2
     return 0
 

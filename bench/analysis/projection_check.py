@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Check a latency run's projected end to end against a direct generation at that step count.
 
-    scripts/check-projection RUN --model sd15-arch --resolution 512 [--steps 20] [--variants A,B] [--out FILE]
+    bench check-projection RUN --model sd15-arch --resolution 512 [--steps 20] [--variants A,B] [--out FILE]
 
 The latency suite projects each round's generation to 20 and 50 steps from its parts (bench/analysis/
 projection.py). A projection is a model of a generation, and what checks the model is a direct generation timed
@@ -16,8 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def projections(run: Path, steps: int):
@@ -59,7 +56,8 @@ def bracketed(variant: str, settings, scheduler: str, run_steps: int, steps: int
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="bench check-projection", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path)
     parser.add_argument("--model", required=True)
     parser.add_argument("--resolution", default=None)
@@ -78,12 +76,12 @@ def main(argv=None) -> int:
         settings = Settings.parse(model=args.model, resolution=args.resolution)
         found = projections(args.run, args.steps)
         env = read_environment(args.run)
-        wanted = sdopt.recipes.split_specs(args.variants) if args.variants else list(found)
+        wanted = sdopt.spec.split(args.variants) if args.variants else list(found)
         missing = [v for v in wanted if v not in found]
         if missing:
             raise ValueError(f"{args.run} has no projections of {', '.join(missing)}; it has {', '.join(found)}")
     except (FileNotFoundError, ValueError, sdopt.BadArgument) as exc:
-        print(f"check-projection: {exc}", file=sys.stderr)
+        print(f"bench check-projection: {exc}", file=sys.stderr)
         return 2
     rows = []
     for variant in wanted:
