@@ -10,15 +10,15 @@ lacks. Images and extra files are written in place as they are made, each staged
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .analysis.records import COLUMNS, ROUND_COLUMNS
+from .analysis.journal import JOURNAL, MARKER, progress_of, read_journal, read_marker, records_of
+from .analysis.report import point_latest, render_figures, render_summary
 
-JOURNAL = "journal.jsonl"
-MARKER = "INCOMPLETE"
+__all__ = ["JOURNAL", "MARKER", "LiveRun", "append_line", "progress_of", "read_journal", "read_marker",
+           "write_atomically"]
 
 
 def write_atomically(path: Path, content: str | bytes) -> None:
@@ -40,73 +40,6 @@ def append_line(path: Path, line: str) -> None:
             raise OSError(f"{path}: short append ({written} of {len(data)} bytes)")
     finally:
         os.close(fd)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run folder stands: tests finished of those collected, and whether its session is still going."""
-    done: int
-    total: int | None
-    complete: bool
-    running: bool
-
-    def sentence(self) -> str:
-        if self.complete:
-            return f"complete: {self.done} tests"
-        of = f" of {self.total}" if self.total is not None else ""
-        if self.running:
-            return f"still running: {self.done}{of} tests finished so far"
-        return f"interrupted after {self.done}{of} tests"
-
-
-def read_journal(run: Path) -> list[dict]:
-    path = Path(run) / JOURNAL
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text().splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut by a full disk; every whole line before it counts
-            break
-    return entries
-
-
-def read_marker(run: Path) -> dict | None:
-    path = Path(run) / MARKER
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def progress_of(run: Path) -> Progress:
-    marker = read_marker(run)
-    done = len({entry["test"] for entry in read_journal(run)})  # a warm-up pass may run again on resume
-    if marker is None:
-        return Progress(done, done, True, False)
-    return Progress(done, marker.get("tests"), False, _alive(marker.get("pid")))
-
-
-def _alive(pid) -> bool:
-    if not pid or pid == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def frames(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(direct records, rounds) of the journal's tests."""
-    records = [r for e in entries for r in e.get("records", [])]
-    rounds = [r for e in entries for r in e.get("rounds", [])]
-    return pd.DataFrame(records, columns=COLUMNS), pd.DataFrame(rounds, columns=ROUND_COLUMNS)
-
-
-def records_of(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(records with the per-case medians of the rounds, rounds) of the journal: what records.csv holds."""
-    from .analysis.runs import records_from_rounds
-    direct, rounds = frames(read_journal(run))
-    return pd.concat([direct, records_from_rounds(rounds)], ignore_index=True), rounds
 
 
 class LiveRun:
@@ -163,7 +96,6 @@ class LiveRun:
 
     def finish(self, complete: bool) -> None:
         """Render the summary and figures; a complete run loses its marker and becomes results/latest."""
-        from .analysis.report import point_latest, render_figures, render_summary
         self.write_tables()
         if complete:
             (self.folder / MARKER).unlink(missing_ok=True)

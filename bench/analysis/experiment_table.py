@@ -11,14 +11,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from .markdown import table as markdown_table
+from .report import adherence_table, formatted, summary_table
+from .thresholds import load_thresholds
+from .runs import read_records, read_rounds
+from .verdict import verdicts
+
 
 ATTRIBUTES = ("color", "shape", "size", "position", "count")
 
 
 def table(run: Path, order: list[str] | None = None) -> str:
-    from bench.analysis.markdown import table as markdown_table
-    from bench.analysis.report import adherence_table, formatted, summary_table
-    from bench.analysis.runs import read_records, read_rounds
     records = read_records(run)
     if records.empty:
         raise ValueError(f"{run} holds no records")
@@ -51,8 +54,7 @@ def table(run: Path, order: list[str] | None = None) -> str:
             return ""
         row = paired.loc[variant]
         return f"{row['adherence_lost']:.0f} / {row['adherence_gained']:.0f} (p {row['adherence_paired_p']:.2g})"
-    from bench.analysis.verdict import verdicts
-    judged = verdicts(records).drop_duplicates("variant").set_index("variant")["verdict"]
+    judged = verdicts(records, load_thresholds().quality).drop_duplicates("variant").set_index("variant")["verdict"]
     header = (["variant", "one object, all right [95%]"] + [f"{a}" for a in ATTRIBUTES]
               + ["lost / gained", "two objects", "CLIP", "FID", "PSNR (dB)", "UNet error", "latency (s)", "speedup",
                  "footprint (MB)", "quality (rule: verdict.py)"])

@@ -16,13 +16,18 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from .markdown import table as markdown_table
+from .report import formatted, summary_table
+from .runs import read_records, read_rounds
+from .thresholds import load_thresholds
+from .verdict import EDGE_HOLDS, HOLDS, REFERENCE_VERDICT, verdicts
+
 
 
 def quality_records(runs: list[Path]):
     """The quality runs' records, each variant taken from the first run that has it."""
-    import pandas as pd
-
-    from bench.analysis.runs import read_records
     frames, seen = [], set()
     for run in runs:
         records = read_records(run)
@@ -35,8 +40,6 @@ def quality_records(runs: list[Path]):
 
 def speed_summary(run: Path):
     """The run's summary rows by variant, and whether its end-to-end columns are projected (fewer steps ran)."""
-    from bench.analysis.report import summary_table
-    from bench.analysis.runs import read_records, read_rounds
     records = read_records(run)
     if records.empty:
         raise ValueError(f"{run} holds no records")
@@ -54,11 +57,7 @@ def _coverage(speed, name: str) -> str:
 
 def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: Path | None = None,
           repeat: Path | None = None) -> str:
-    import pandas as pd
 
-    from bench.analysis.markdown import table as markdown_table
-    from bench.analysis.report import formatted, summary_table
-    from bench.analysis.verdict import EDGE_HOLDS, HOLDS, REFERENCE_VERDICT, verdicts
     quality_runs = [quality_runs] if isinstance(quality_runs, Path) else list(quality_runs)
     speed, steps = speed_summary(speed_run)
     second = speed_summary(repeat)[0] if repeat is not None else None
@@ -67,7 +66,7 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
     shown_quality = formatted(quality.reset_index()).set_index("variant")
     shown = formatted(speed.reset_index()).set_index("variant")
     shown_second = formatted(second.reset_index()).set_index("variant") if second is not None else None
-    judged = verdicts(scored).drop_duplicates("variant").set_index("variant")
+    judged = verdicts(scored, load_thresholds().quality).drop_duplicates("variant").set_index("variant")
     variants = order or list(speed.index)
     missing = [v for v in variants if v not in speed.index]
     if missing:

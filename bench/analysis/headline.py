@@ -4,6 +4,8 @@ import pandas as pd
 
 from ..conventions import REFERENCE
 from .markdown import table as markdown_table
+from .thresholds import load_thresholds
+from .verdict import verdicts
 
 KEYS = ["model", "resolution", "steps", "scheduler"]
 
@@ -32,7 +34,6 @@ def headline_rows(table: pd.DataFrame, verdicts: pd.DataFrame, shown: pd.DataFra
 
 
 def headline(table: pd.DataFrame, records: pd.DataFrame, shown: pd.DataFrame) -> str:
-    from .verdict import verdicts
     if table.empty:
         return ""
     # the reference first, then the fastest first
@@ -40,7 +41,7 @@ def headline(table: pd.DataFrame, records: pd.DataFrame, shown: pd.DataFrame) ->
                          _speed=-table.get("speedup", pd.Series(0.0, index=table.index)).fillna(0.0))
     order = order.sort_values(["model", "resolution", "steps", "scheduler", "_reference", "_speed"]).index
     table, shown = table.loc[order], shown.loc[order]
-    rows = headline_rows(table, verdicts(records), shown)
+    rows = headline_rows(table, verdicts(records, load_thresholds().quality), shown)
     if all(row[1] == rows[0][1] for row in rows):  # one case: say it once, above the table
         text = f"## Headline: {rows[0][1]}\n\n"
         rows = [[row[0], *row[2:]] for row in rows]

@@ -15,11 +15,16 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from .markdown import table
+from .projection import projected_seconds
+from .runs import read_environment, read_rounds
+
 
 
 def projections(run: Path, steps: int):
     """variant -> (scheduler, run steps, [projected seconds per round]) from the run's rounds."""
-    from bench.analysis.runs import read_rounds
     rounds = read_rounds(run)
     rows = rounds[rounds.metric == f"latency_projected_{steps}"]
     if rows.empty:
@@ -36,7 +41,6 @@ def bracketed(variant: str, settings, scheduler: str, run_steps: int, steps: int
     after a fresh load and a warm-up generation: the latency suite's prompt and seed, the run's guidance and
     threads."""
     import sdopt
-    from bench.analysis.projection import projected_seconds
     from bench.probes.runner import Runner
     guidance = (env.get("generation") or {}).get("guidance_scale", settings.guidance)
     artifact = sdopt.build(variant, settings.model, settings.resolution, settings.cache)
@@ -66,11 +70,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    import pandas as pd
 
     import sdopt
-    from bench.analysis.markdown import table
-    from bench.analysis.runs import read_environment
     from bench.settings import Settings
     try:
         settings = Settings.parse(model=args.model, resolution=args.resolution)

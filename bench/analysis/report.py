@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import metrics
+from .journal import progress_of
 from .markdown import table as markdown_table
 from .runs import read_environment, read_records, read_rounds
 from ..conventions import MIN_FID_SAMPLES, REFERENCE as BASELINE
@@ -241,7 +242,6 @@ def render_summary(run: Path) -> str:
 
 def _incomplete_line(run: Path) -> str:
     """For a run folder still marked INCOMPLETE: how far it got, and how to continue it."""
-    from ..run_folder import progress_of
     found = progress_of(run)
     if found.complete:
         return ""

@@ -12,6 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from .markdown import table as markdown_table
+from .runs import read_records, read_rounds
+from .stats import median_interval
+
 
 def counterpart(variant: str) -> str | None:
     """The variant a layered runtime's copy (GenAI's) was made from, named as the suites name it (None for any
@@ -22,7 +26,6 @@ def counterpart(variant: str) -> str | None:
 
 def paired_ratio(rounds, python: str, genai: str):
     """Median over rounds of the Python round's end to end over the GenAI round's, with its interval."""
-    from bench.analysis.stats import median_interval
     latency = rounds[rounds.metric == "latency_median"].pivot_table(index="round", columns="variant", values="value")
     if not {python, genai} <= set(latency.columns):  # a run without latency rounds (a quality run)
         return None
@@ -33,8 +36,6 @@ def paired_ratio(rounds, python: str, genai: str):
 
 
 def table(speed_run: Path, quality_run: Path | None = None) -> str:
-    from bench.analysis.markdown import table as markdown_table
-    from bench.analysis.runs import read_records, read_rounds
     records, rounds = read_records(speed_run), read_rounds(speed_run)
     if records.empty:
         raise ValueError(f"{speed_run} holds no records")

@@ -84,11 +84,9 @@ def judge(row: dict, reference: dict, export_fid: float | None, rule: QualityRul
     return Verdict(EDGE_HOLDS if edge else HOLDS, "; ".join(edge))
 
 
-def verdicts(records: pd.DataFrame, rule: QualityRule | None = None) -> pd.DataFrame:
-    """Per case (model, resolution, steps, scheduler) and variant: verdict and reasons, from a run's records."""
-    if rule is None:
-        from .thresholds import load_thresholds
-        rule = load_thresholds().quality
+def verdicts(records: pd.DataFrame, rule: QualityRule) -> pd.DataFrame:
+    """Per case (model, resolution, steps, scheduler) and variant: verdict and reasons, from a run's records, by
+    `rule` (the thresholds file's [quality]: `load_thresholds().quality`)."""
     wanted = list(NEEDS) + ["adherence_lost", "adherence_gained", "fid"]
     rows = records[records.metric.isin(wanted)].copy()
     keys = ["model", "resolution", "steps", "scheduler"]
