@@ -11,8 +11,9 @@ from . import backends, progress, recipes, sources
 from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
-from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext
-from .recipes import NOT_IN_KEY, STEP_CACHE_OPTIONS, TODO_OPTIONS, TOME_OPTIONS, WORLD_DATA, Recipe
+from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, OPTION_GROUPS, VAE_LAYER, BuildContext
+from .recipes import NOT_IN_KEY, Recipe
+from .training_data import WORLD_DATA
 from .spec import VariantSpec
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
 
@@ -31,19 +32,10 @@ def key_material(recipe: Recipe) -> dict:
         reads += METHODS[("openvino", VAE_LAYER)].reads
     for unused in METHOD_OPTIONS - set(reads):  # knobs a method ignores must not split the cache
         data.pop(unused)
-    if not recipe.control:
-        data.pop("control")
-    if not recipe.tome_ratio:  # a variant that merges no tokens has no ToMe fields in its key
-        for name in TOME_OPTIONS:
-            data.pop(name)
-    if not recipe.cache_interval:  # nor one that caches no steps DeepCache's
-        for name in STEP_CACHE_OPTIONS:
-            data.pop(name)
-    if not recipe.todo_factor:  # nor one that downsamples no keys ToDo's
-        for name in TODO_OPTIONS:
-            data.pop(name)
-    if recipe.vae_decoder == "fp32":  # the default decoder leaves every existing key as it was
-        data.pop("vae_decoder")
+    for group in OPTION_GROUPS:  # a stage the recipe does not have leaves its options out of the key
+        if not group.active(recipe):
+            for name in group.fields:
+                data.pop(name)
     if recipe.training is None:
         data.pop("training")
     else:
@@ -129,8 +121,7 @@ def base_spec(recipe: Recipe) -> VariantSpec:
     `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default, and
     `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way)."""
     base = recipes.get(recipe.base)
-    tokens = base.tome_ratio or base.todo_factor or base.cache_interval  # step-caching graphs take both too
-    carried = ((TOME_OPTIONS + TODO_OPTIONS if tokens else ()) + (STEP_CACHE_OPTIONS if base.cache_interval else ()))
+    carried = [name for group in OPTION_GROUPS if group.carried(base) for name in group.fields]
     return VariantSpec.of(recipe.base, {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)})
 
 

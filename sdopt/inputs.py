@@ -7,7 +7,7 @@ from . import families, progress
 from .artifacts import without_token_merging
 from .cache import Cache
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
-from .recipes import WORLD_DATA
+from .training_data import WORLD_DATA
 
 WORLD_IMAGES = 2048  # QAT's training set on a shapes model: 2048 of its world's training pairs
 WORLD_VERSION = 1  # bump when the world draws differently, so cached training sets are redrawn

@@ -5,28 +5,22 @@ CPU before building (`resolved()`), and the resolved values are what enters the 
 """
 from dataclasses import dataclass, fields, replace
 
+from .deepcache import CACHE_INTERVAL
 from .errors import BadArgument, UnknownName
-from .spec import VariantSpec
 from .isa import has_int8_dot_product
-from .deepcache import CACHE_INTERVAL, check_deepcache
-from .todo import check_todo
-from .tome import TOME_DOWNSAMPLES, TOME_MAX_RATIO, check_tome  # noqa: F401  (the limits recipes are held to)
+from .methods import OPTION_GROUPS
+from .methods.vae_int8 import PRECISIONS as VAE_DECODER_PRECISIONS
+from .spec import VariantSpec
+from .training_data import WORLD_DATA  # noqa: F401  (recipes.WORLD_DATA: what data=world means)
 
 OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
 INT8_SCOPES = ("auto", "all", "conv-only")
-TOME_OPTIONS = ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn")
-STEP_CACHE_OPTIONS = ("cache_interval", "cache_branch")
-TODO_OPTIONS = ("todo_factor", "todo_max_downsample")
-VAE_DECODER_PRECISIONS = ("fp32", "int8")
 # Options that take one of a fixed list of words: anything else is refused where it is parsed, so a misspelling
 # never builds as the default.
 CHOICES = {"overflow_fix": OVERFLOW_FIX, "int8_scope": INT8_SCOPES, "vae_decoder": VAE_DECODER_PRECISIONS}
 # Runtimes that run another runtime's artifacts with a few files of their own added (sdopt/build.py): OpenVINO
 # GenAI opens the OpenVINO variants' IR folders. The option runtime=genai asks for one.
 RUNTIME_LAYERS = {"genai": "openvino"}
-
-
-WORLD_DATA = "world"
 
 
 @dataclass(frozen=True)
@@ -146,26 +140,25 @@ class Recipe:
             changes["int8_scope"] = "all" if vnni else "conv-only"
         return replace(self, **changes)
 
+    def group_values(self, name: str) -> dict:
+        """The options of one stage's group without their prefix (sdopt/methods/)."""
+        return next(group for group in OPTION_GROUPS if group.name == name).values(self)
+
     def tome_settings(self) -> dict:
         """apply_tome's keyword arguments: the tome_* fields without the prefix."""
-        return {name.removeprefix("tome_"): getattr(self, name) for name in TOME_OPTIONS}
+        return self.group_values("tome")
 
     def todo_settings(self) -> dict:
         """apply_todo's keyword arguments."""
-        return {name.removeprefix("todo_"): getattr(self, name) for name in TODO_OPTIONS}
+        return self.group_values("todo")
 
     def step_cache_settings(self) -> dict:
-        return {"interval": self.cache_interval, "branch": self.cache_branch}
+        return self.group_values("cache")
 
     def refuses(self, steps: int) -> str | None:
         """Why this variant cannot generate in `steps` denoising steps (None: it can), checked with the same
         rule its runtime applies, so a sweep leaves the combination out instead of failing it."""
-        if self.cache_interval:
-            try:
-                check_deepcache(self.cache_interval, self.cache_branch, steps=steps)
-            except BadArgument as exc:
-                return str(exc)
-        return None
+        return next(filter(None, (group.refuses(self, steps) for group in OPTION_GROUPS)), None)
 
     def options(self) -> dict:
         """Every option `with_options` accepts: the recipe's fields and those of its method's settings."""
@@ -187,19 +180,10 @@ class Recipe:
             recipe = replace(recipe, training=replace(recipe.training, **training))
         if recipe.training is not None:
             recipe.training.check()
-        check_tome(recipe.tome_ratio, recipe.tome_max_downsample)
-        if recipe.cache_interval or "cache_interval" in options or "cache_branch" in options:
-            check_deepcache(recipe.cache_interval, recipe.cache_branch)
-        if recipe.vae_decoder != "fp32" and built_on(recipe) != "openvino":
-            raise BadArgument(f"{self.name}: vae_decoder={recipe.vae_decoder} needs an OpenVINO variant (the "
-                              f"decoder is quantized as an IR); this one runs on {recipe.runtime}")
         if recipe.runtime != self.runtime:
             check_runtime_layer(self, recipe)
-        if recipe.todo_factor or set(options) & set(TODO_OPTIONS):
-            check_todo(recipe.todo_factor, recipe.todo_max_downsample)
-            if recipe.tome_ratio:
-                raise BadArgument(f"{self.name}: token downsampling (todo_*) and token merging (tome_ratio) both "
-                                  f"rewrite self-attention's tokens; pick one")
+        for group in OPTION_GROUPS:  # each stage checks the options it owns (sdopt/methods/)
+            group.check(self.name, recipe, set(options), built_on(recipe))
         return recipe
 
 
@@ -219,15 +203,12 @@ def _with_choices_checked(name: str, options: dict) -> dict:
 
 
 def check_runtime_layer(registered: Recipe, recipe: Recipe) -> None:
-    """Refuse a runtime the registered variant's artifact cannot be opened on, before anything is built."""
+    """Refuse a runtime the registered variant's artifact cannot be opened on, before anything is built (what a
+    stage cannot run on such a runtime, its group refuses)."""
     if RUNTIME_LAYERS.get(recipe.runtime) != registered.runtime:
         layered = [name for name, under in RUNTIME_LAYERS.items() if under == registered.runtime]
         raise BadArgument(f"{registered.name} runs on {registered.runtime}; runtime={recipe.runtime} is not one it "
                           f"can be opened on (" + (f"the other: {', '.join(layered)}" if layered else "no other") + ")")
-    if recipe.cache_interval:
-        raise BadArgument(f"{registered.name}: step caching switches between two UNet graphs from step to step, "
-                          f"which needs the project's own loop; {recipe.runtime} runs its own loop in C++ over one "
-                          f"UNet, so runtime={recipe.runtime} cannot run it")
 
 
 def built_on(recipe: Recipe) -> str:

@@ -13,6 +13,8 @@ import torch
 from . import progress
 from .errors import BadArgument
 
+WORLD_DATA = "world"  # QAT's data=world: a shapes model's own world, drawn on demand (sdopt/inputs.py)
+
 METADATA = "metadata.jsonl"
 
 

@@ -11,7 +11,7 @@ from sdopt import recipes
 from sdopt.build import base_spec
 from sdopt.cache import read_manifest
 from sdopt.errors import BadArgument
-from sdopt.tome import apply_tome, merge_plan
+from sdopt.tome import TOME_MAX_RATIO, apply_tome, merge_plan
 
 SIZE = (128, 128)
 HIGHEST = (SIZE[0] // 8) * (SIZE[1] // 8)  # tokens in the highest-resolution blocks of the tiny UNet
@@ -88,7 +88,7 @@ def test_ratio_zero_is_identical_and_the_ratio_sets_the_tokens(unet):
         zero = copy.deepcopy(unet)
         apply_tome(zero, 0.0)
         assert torch.equal(zero(*x, return_dict=False)[0], plain)
-        for ratio in (0.2, 0.4, 0.6, recipes.TOME_MAX_RATIO):
+        for ratio in (0.2, 0.4, 0.6, TOME_MAX_RATIO):
             merged_unet = copy.deepcopy(unet)
             wrappers = apply_tome(merged_unet, ratio)
             output = merged_unet(*x, return_dict=False)[0]
@@ -178,7 +178,7 @@ def test_torch_and_openvino_tome_agree_and_decide_per_input(tiny_artifacts):
 
 def test_the_top_ratio_merges_every_source_in_the_ir_too(shared_cache):
     """At 0.75 no source token is kept; the IR once crashed OpenVINO on the zero-size tensors that left."""
-    spec = f"tome_ratio={recipes.TOME_MAX_RATIO}"
+    spec = f"tome_ratio={TOME_MAX_RATIO}"
     ov_tome = sdopt.open_variant(sdopt.build(f"ov-tome-fp32[{spec}]", "tiny", cache=shared_cache))
     assert HIGHEST // 4 in _attention_tokens(ov_tome.folder)  # only the destinations remain
     torch_tome = sdopt.open_variant(sdopt.build(f"torch-tome[{spec}]", "tiny", cache=shared_cache))

@@ -1,0 +1,34 @@
+"""One pytest session of the suites, as one object: its settings, what it records, the run folder it writes,
+the artifacts it built and what each variant's runtime used. The plugin (bench/plugin.py) keeps exactly one, in
+the config's stash, and its hooks and fixtures read and change it there."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .analysis.records import Recorder
+from .settings import Settings
+
+KEY = pytest.StashKey()
+
+
+@dataclass
+class BenchSession:
+    settings: Settings
+    resumed: Path | None = None  # the run folder --resume continues
+    recorder: Recorder = field(default_factory=Recorder)
+    extras: object = None  # RunFiles: files the report needs beside the records (bench/plugin.py)
+    live: object = None  # the LiveRun being written (bench/run_folder.py); None for sessions that measure nothing
+    variants_used: dict = field(default_factory=dict)  # name -> its runtime's settings as read back, its recipe
+    machine_start: dict | None = None  # the machine's fingerprint and speed at the first test
+    built: dict = field(default_factory=dict)  # variant name -> artifact folder, once per session
+
+
+def session_of(config) -> BenchSession | None:
+    """The session's object, once pytest_configure made it (None before)."""
+    return config.stash.get(KEY, None)
+
+
+def keep(config, session: BenchSession) -> BenchSession:
+    config.stash[KEY] = session
+    return session

@@ -1,0 +1,24 @@
+"""The root stages: the model saved as a PyTorch FP32 pipeline ("save"), and every component converted to
+OpenVINO IR with static shapes ("export")."""
+from .. import progress
+from ..errors import ModelNotFound
+from .base import BuildContext, Method
+
+
+def torch_fp32(ctx: BuildContext) -> None:
+    from ..export import save_torch_fp32
+    try:
+        with progress.stage("loading and saving the PyTorch FP32 pipeline"):
+            save_torch_fp32(ctx.source_folder, ctx.out)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ModelNotFound(f"{ctx.source_folder} could not be loaded as a Stable Diffusion pipeline: {exc}") from exc
+
+
+def openvino_fp32(ctx: BuildContext) -> None:
+    from ..export import export_openvino
+    with progress.stage(f"converting every component to OpenVINO IR (static {ctx.size[0]}x{ctx.size[1]})"):
+        export_openvino(ctx.base, ctx.out, *ctx.size)
+
+
+METHODS = {("torch", "none"): Method(torch_fp32, stage="save"),
+           ("openvino", "none"): Method(openvino_fp32, stage="export")}
