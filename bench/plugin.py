@@ -10,17 +10,12 @@ from pathlib import Path
 import pytest
 
 from .conventions import REFERENCE
+from .session import BenchSession, keep, session_of
 from .settings import OPTIONS, Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on a network that is not there
 
-RECORDER = pytest.StashKey()
-EXTRAS = pytest.StashKey()
-SETTINGS = pytest.StashKey()
-STATE = pytest.StashKey()  # the machine at the session's start, and each variant's settings as read back
-LIVE = pytest.StashKey()  # the run folder being written (bench/run_folder.py)
 DISPLAY = "sdopt-bench-progress"  # the session's progress bar, registered on a terminal only
-RESUMED = pytest.StashKey()  # the folder --resume continues, and the tests its journal already holds
 MEASURING = {"record", "record_round", "run_extras", "generations"}  # fixtures a suite test records through
 
 
@@ -49,21 +44,24 @@ def pytest_addoption(parser):
 
 
 def settings_of(config) -> Settings:
-    """The session's settings, parsed on first use; bad values stop the session with one clear message."""
-    if SETTINGS not in config.stash:
+    """The session's settings, parsed on first use (which makes the session's BenchSession); bad values stop the
+    session with one clear message."""
+    if session_of(config) is None:
         import sdopt
         given = {option.name: getattr(config.option, option.name) for option in OPTIONS}
+        resumed = None
         if config.getoption("resume", None):
-            given = _resumed_options(config, given)
+            given, resumed = _resumed_options(config, given)
         try:
-            config.stash[SETTINGS] = Settings.parse(**given)
+            keep(config, BenchSession(Settings.parse(**given), resumed))
         except (sdopt.SdoptError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
-    return config.stash[SETTINGS]
+    return session_of(config).settings
 
 
-def _resumed_options(config, given: dict) -> dict:
-    """The options of the run --resume continues; one given here that differs from them is refused."""
+def _resumed_options(config, given: dict) -> tuple[dict, Path]:
+    """The options of the run --resume continues, and its folder; an option given here that differs from them
+    is refused."""
     from .run_folder import read_marker
     value = config.getoption("resume")
     folder = Path(value)
@@ -80,27 +78,24 @@ def _resumed_options(config, given: dict) -> dict:
             raise pytest.UsageError(f"--resume {value}: that run used {option.command_line} "
                                     f"{stored[option.name]!r}, not {given[option.name]!r}; leave the option out "
                                     f"to continue it, or start a new run")
-    config.stash[RESUMED] = folder
-    return stored | {"results_dir": str(folder.parent)}
+    return stored | {"results_dir": str(folder.parent)}, folder
 
 
 def pytest_configure(config):
     """Check every suite option now: a bad one stops pytest with one line (a UsageError raised here is printed
     as `ERROR: <message>`; raised during collection it would come wrapped in a traceback per suite file)."""
-    from .analysis.records import Recorder
     settings_of(config)
+    session = session_of(config)
     if not config.option.collectonly:
         _stop_cleanly_on_sigterm()
         config.pluginmanager.register(Journal(config), "sdopt-bench-journal")
         from .progress_display import SessionProgress, wanted
         if wanted(config):
             config.pluginmanager.register(SessionProgress(config), DISPLAY)
-    config.stash[RECORDER] = Recorder()
-    config.stash[EXTRAS] = RunFiles()
-    config.stash[STATE] = {"variants": {}}
-    if RESUMED in config.stash:  # what the interrupted session's variants used stays in environment.json
+    session.extras = RunFiles()
+    if session.resumed is not None:  # what the interrupted session's variants used stays in environment.json
         from .analysis.runs import read_environment
-        config.stash[STATE]["variants"] = read_environment(config.stash[RESUMED]).get("variants", {})
+        session.variants_used = read_environment(session.resumed).get("variants", {})
     # pytest-benchmark opens --benchmark-json only at the very end and fails on a missing folder, which
     # would lose the whole session's records: create the folder now.
     benchmark_json = config.getoption("benchmark_json", None)
@@ -131,7 +126,8 @@ def pytest_collection_finish(session):
     if reporter:
         for line in settings_of(config).not_run():
             reporter.write_line(f"sdopt-bench: not run: {line}")
-    resumed = config.stash.get(RESUMED, None)
+    bench_session = session_of(config)
+    resumed = bench_session.resumed
     measuring = any(MEASURING & set(getattr(item, "fixturenames", ())) for item in session.items)
     if config.option.collectonly or not (measuring or resumed):  # e.g. the project's own tests: no run folder
         return
@@ -147,9 +143,9 @@ def pytest_collection_finish(session):
                                 f"run")
     else:
         live = LiveRun.start(settings.results_dir, new_run_id(), len(session.items), options)
-    config.stash[LIVE] = live
+    bench_session.live = live
     live.write_environment(_environment(config, final=False))
-    config.stash[EXTRAS].live = live
+    bench_session.extras.live = live
 
 
 class Journal:
@@ -163,7 +159,7 @@ class Journal:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
         """--resume: leave out the tests the run's journal already holds (deselected, as -k would)."""
-        folder = self.config.stash.get(RESUMED, None)
+        folder = session_of(self.config).resumed
         if folder is None:
             return
         from .run_folder import LiveRun
@@ -183,11 +179,12 @@ class Journal:
 
     def pytest_runtest_logfinish(self, nodeid):
         """The test is over, teardown too: its records and rounds go into the run folder's journal now."""
-        live = self.config.stash.get(LIVE, None)
-        if live is None:
+        session = session_of(self.config)
+        if session.live is None:
             return
+        live = session.live
         outcome, seconds = self.outcomes.pop(nodeid, ("passed", 0.0))
-        records, rounds = self.config.stash[RECORDER].take()
+        records, rounds = session.recorder.take()
         live.add_test(nodeid, outcome, seconds, records, rounds)
 
 
@@ -250,7 +247,8 @@ def artifact_for(request, settings):
     """variant name -> artifact folder, built (or found in the cache) on first request."""
     from sdopt import progress
     from sdopt.sources import safe_name
-    built = {}
+    session = session_of(request.config)
+    built = session.built
 
     def get(name: str) -> Path:
         if name not in built:
@@ -264,7 +262,7 @@ def artifact_for(request, settings):
                     raise RuntimeError(f"no plugin made an artifact for {name} (pytest_sdopt_artifact)")
                 log = built[name] / "training_log.csv"
                 if log.is_file():  # QAT variants: the loss curve goes into the report
-                    request.config.stash[EXTRAS][f"training/{safe_name(name)}.csv"] = log
+                    session.extras[f"training/{safe_name(name)}.csv"] = log
             finally:
                 progress.set_sink(previous)
         return built[name]
@@ -305,7 +303,7 @@ def runner_for(request, artifact_for, settings):
     suite asks for a fresh one every round. What each variant's runtime really uses (read back) and its
     resolved recipe go into the run's environment.json."""
     from .probes.runner import Runner
-    current, used = {}, request.config.stash[STATE]["variants"]
+    current, used = {}, session_of(request.config).variants_used
     # Compiled models go while the runtimes' modules are whole, also when a session is interrupted, rather than
     # at interpreter exit, where native objects are torn down in no set order.
     request.addfinalizer(lambda: release(current))
@@ -327,7 +325,7 @@ def record(request, settings):
     """record(variant, steps, scheduler, metric, value): one tidy row in this run's records, in the metric's unit
     (bench/metrics.py; a metric with no row there is refused)."""
     from .metrics import unit_of
-    recorder = request.config.stash[RECORDER]
+    recorder = session_of(request.config).recorder
 
     def add(variant, steps, scheduler, metric, value):
         recorder.add(model=settings.model, variant=variant, steps=steps, scheduler=scheduler,
@@ -340,7 +338,7 @@ def record_round(request, settings):
     """record_round(case, round, metric, value): one round-level value (the unit follows from the metric); the
     run's records of such metrics are derived from these at the session's end."""
     from .metrics import unit_of
-    recorder = request.config.stash[RECORDER]
+    recorder = session_of(request.config).recorder
 
     def add(case, round_index, metric, value):
         recorder.add_round(round_index, model=settings.model, variant=case.variant, steps=case.steps,
@@ -358,7 +356,7 @@ def generations(request, runner_for, settings, tmp_path_factory):
 
     from sdopt.backends import capture_unet_inputs
     made, reference_calls = {}, {}
-    live = request.config.stash.get(LIVE, None)
+    live = session_of(request.config).live
     image_dir = live.folder / "images" if live else tmp_path_factory.mktemp("images")
     image_dir.mkdir(exist_ok=True)
 
@@ -409,25 +407,26 @@ class RunFiles(dict):
 @pytest.fixture(scope="session")
 def run_extras(request) -> dict:
     """Files to write into the run folder besides the records (name -> DataFrame, text or Path)."""
-    return request.config.stash[EXTRAS]
+    return session_of(request.config).extras
 
 
 def pytest_sessionstart(session):
     config = session.config
-    if not config.option.collectonly and STATE in config.stash:
+    if not config.option.collectonly and session_of(config) is not None:
         from .probes.env import machine_state
-        config.stash[STATE]["start"] = machine_state(config.option.threads)
+        session_of(config).machine_start = machine_state(config.option.threads)
 
 
 def _environment(config, final: bool = True) -> dict:
     """The fingerprint, the machine at start and end (final), and what each variant's runtime used."""
     from .probes.env import fingerprint, machine_state
-    state = config.stash[STATE]
-    if final and "end" not in state:
-        state["end"] = machine_state(config.option.threads)
-    generation = {"guidance_scale": settings_of(config).guidance}
-    return fingerprint(config.option.threads) | {"generation": generation, "machine": {"start": state.get("start"), "end": state.get("end")},
-                                                 "variants": state["variants"]}
+    session = session_of(config)
+    if final and session.machine_end is None:
+        session.machine_end = machine_state(config.option.threads)
+    generation = {"guidance_scale": session.settings.guidance}
+    return fingerprint(config.option.threads) | {
+        "generation": generation, "machine": {"start": session.machine_start, "end": session.machine_end},
+        "variants": session.variants_used}
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -439,7 +438,7 @@ def pytest_sessionfinish(session, exitstatus):
     """Finish the run folder once pytest-benchmark has written its JSON (its hook wraps this one): complete when
     every collected test ran, else left marked incomplete, with a summary that says so."""
     config = session.config
-    live = config.stash.get(LIVE, None)
+    live = session_of(config).live if session_of(config) is not None else None
     if live is None:
         return
     from .run_folder import progress_of
@@ -450,7 +449,7 @@ def pytest_sessionfinish(session, exitstatus):
     found = progress_of(live.folder)
     complete = found.done >= (found.total or 0) and exitstatus != pytest.ExitCode.INTERRUPTED
     reporter = config.pluginmanager.getplugin("terminalreporter")
-    if complete and live.is_empty() and config.stash.get(RESUMED, None) is None:
+    if complete and live.is_empty() and session_of(config).resumed is None:
         import shutil
         shutil.rmtree(live.folder)  # nothing was measured: no folder, as before anything ran
         return

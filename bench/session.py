@@ -20,7 +20,8 @@ class BenchSession:
     extras: object = None  # RunFiles: files the report needs beside the records (bench/plugin.py)
     live: object = None  # the LiveRun being written (bench/run_folder.py); None for sessions that measure nothing
     variants_used: dict = field(default_factory=dict)  # name -> its runtime's settings as read back, its recipe
-    machine_start: dict | None = None  # the machine's fingerprint and speed at the first test
+    machine_start: dict | None = None  # the machine's speed and load at the session's start
+    machine_end: dict | None = None  # and at its end
     built: dict = field(default_factory=dict)  # variant name -> artifact folder, once per session
 
 

@@ -42,7 +42,7 @@ def layout_problems(folder: Path) -> list[str]:
         family = families.of_class(index.get("_class_name"))
     except BadArgument as exc:
         return [str(exc)]
-    if not family.genai_index_classes:
+    if not family.genai_pipeline:
         return [f"OpenVINO GenAI runs no {family.title} pipeline"]
     for component, wanted in family.genai_index_classes.items():
         entry = index.get(component) or [None, None]
@@ -101,7 +101,8 @@ class GenAIVariant(Variant):
         self._configs = tempfile.TemporaryDirectory(prefix="sdopt-genai-schedulers-")
         self._unet = None  # GenAI's own UNet model, compiled on the first teacher-forced call
         self._scheduler_in_use = None
-        return openvino_genai.Text2ImagePipeline(str(self.folder))  # reads the IRs; compile() picks the device
+        # reads the IRs; compile() picks the device
+        return getattr(openvino_genai, self.family.genai_pipeline)(str(self.folder))
 
     def _latent_grid(self) -> tuple[int, int]:
         vae = json.loads((self.folder / "vae_decoder" / "config.json").read_text())

@@ -34,6 +34,7 @@ class Family:
     default_guidance: float  # the classifier-free guidance scale its models are tuned for
     denoiser_inputs: tuple  # the UNet's (or transformer's) named inputs, in call order
     scheduler_config: dict  # the noise schedule its built-ins and training use
+    genai_pipeline: str = "Text2ImagePipeline"  # OpenVINO GenAI's class that runs the family ("": none does)
     builtins: dict = field(default_factory=dict)  # name -> Architecture
     # (family, name, out folder, say) -> None: writes a built-in as a diffusers folder
     write_builtin: Callable | None = None
