@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .markdown import table as markdown_table
+from .markdown import print_table, table as markdown_table
 from .report import adherence_table, formatted, summary_table
 from .thresholds import load_thresholds
 from .runs import read_records, read_rounds
@@ -72,12 +72,7 @@ def main(argv=None) -> int:
     parser.add_argument("--order", nargs="+", default=None,
                         help="variants in this order (default: the summary's); names may hold commas")
     args = parser.parse_args(argv)
-    try:
-        print(table(args.run, args.order), end="")
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"bench experiment: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return print_table("experiment", lambda: table(args.run, args.order), (FileNotFoundError, ValueError))
 
 
 if __name__ == "__main__":

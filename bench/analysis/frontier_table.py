@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .markdown import table as markdown_table
+from .markdown import print_table, table as markdown_table
 from .report import formatted, summary_table
 from .runs import read_records, read_rounds
 from .thresholds import load_thresholds
@@ -134,12 +134,8 @@ def main(argv=None) -> int:
     parser.add_argument("--plot", type=Path, default=None,
                         help="also draw end to end against adherence, with the Pareto front, into this PNG")
     args = parser.parse_args(argv)
-    try:
-        print(table(args.speed_run, args.quality_runs, args.order, args.plot, args.repeat), end="")
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"bench frontier: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return print_table("frontier",
+                       lambda: table(args.speed_run, args.quality_runs, args.order, args.plot, args.repeat))
 
 
 if __name__ == "__main__":

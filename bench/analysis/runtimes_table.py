@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .markdown import table as markdown_table
+from .markdown import print_table, table as markdown_table
 from .runs import read_records, read_rounds
 from .stats import median_interval
 
@@ -76,12 +76,7 @@ def main(argv=None) -> int:
     parser.add_argument("speed_run", type=Path)
     parser.add_argument("quality_run", type=Path, nargs="?", default=None)
     args = parser.parse_args(argv)
-    try:
-        print(table(args.speed_run, args.quality_run), end="")
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"bench runtimes: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return print_table("runtimes", lambda: table(args.speed_run, args.quality_run))
 
 
 if __name__ == "__main__":
