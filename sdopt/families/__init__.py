@@ -1,13 +1,20 @@
-"""Model families, one module each (see base.py for what a family owns). A folder's family is named by the
-pipeline class in its model_index.json; a class no family loads is refused in one line."""
+"""Model families, one module each, found by name (see base.py for what a family owns; a module gives FAMILY).
+A folder's family is named by the pipeline class in its model_index.json; a class no family loads is refused in
+one line."""
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 
 from ..errors import BadArgument, ModelNotFound
 from .base import Architecture, Family
 from .stable_diffusion import FAMILY as STABLE_DIFFUSION
 
-FAMILIES: dict[str, Family] = {family.name: family for family in (STABLE_DIFFUSION,)}
+FAMILIES: dict[str, Family] = {
+    module.FAMILY.name: module.FAMILY
+    for module in (importlib.import_module(f".{info.name}", __name__)
+                   for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+                   if info.name != "base")}
 # The family a bare size is checked against when no model is named (every family's VAE scale is 8 so far).
 DEFAULT = STABLE_DIFFUSION
 
