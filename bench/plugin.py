@@ -27,6 +27,11 @@ def pytest_addhooks(pluginmanager):
 @pytest.hookimpl(trylast=True)
 def pytest_sdopt_artifact(config, name, settings):
     """What serves a variant unless another plugin says otherwise: its build, through sdopt's cache."""
+    return build_for(name, settings)
+
+
+def build_for(name: str, settings: Settings):
+    """Variant `name` built (or found) for the session's model, resolution and cache."""
     import sdopt
     return sdopt.build(name, settings.model, settings.resolution, settings.cache, rebuild=settings.rebuild)
 
@@ -92,7 +97,6 @@ def pytest_configure(config):
         from .progress_display import SessionProgress, wanted
         if wanted(config):
             config.pluginmanager.register(SessionProgress(config), DISPLAY)
-    session.extras = RunFiles()
     if session.resumed is not None:  # what the interrupted session's variants used stays in environment.json
         from .analysis.runs import read_environment
         session.variants_used = read_environment(session.resumed).get("variants", {})
@@ -392,16 +396,6 @@ def save_image(image, path: Path) -> None:
     staged = path.with_name(f".{path.name}.partial")
     image.save(staged, format="PNG")
     os.replace(staged, path)
-
-
-class RunFiles(dict):
-    """Files beside the records (name -> DataFrame, text or Path), written into the run folder when set."""
-    live = None
-
-    def __setitem__(self, name, content):
-        super().__setitem__(name, content)
-        if self.live is not None:
-            self.live.write_extra(name, content)
 
 
 @pytest.fixture(scope="session")

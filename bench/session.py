@@ -12,12 +12,22 @@ from .settings import Settings
 KEY = pytest.StashKey()
 
 
+class RunFiles(dict):
+    """Files beside the records (name -> DataFrame, text or Path), written into the run folder when set."""
+    live = None
+
+    def __setitem__(self, name, content):
+        super().__setitem__(name, content)
+        if self.live is not None:
+            self.live.write_extra(name, content)
+
+
 @dataclass
 class BenchSession:
     settings: Settings
     resumed: Path | None = None  # the run folder --resume continues
     recorder: Recorder = field(default_factory=Recorder)
-    extras: object = None  # RunFiles: files the report needs beside the records (bench/plugin.py)
+    extras: RunFiles = field(default_factory=RunFiles)  # files the report needs beside the records
     live: object = None  # the LiveRun being written (bench/run_folder.py); None for sessions that measure nothing
     variants_used: dict = field(default_factory=dict)  # name -> its runtime's settings as read back, its recipe
     machine_start: dict | None = None  # the machine's speed and load at the session's start

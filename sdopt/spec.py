@@ -68,16 +68,12 @@ class VariantSpec:
 
 def _written(base: str, options) -> str:
     for key, value in options:
-        text = _text(value)
+        text = str(value)
         if any(char in text for char in ",[]"):
             raise BadArgument(f"option {key}={text!r} of {base}: a value in a variant name cannot hold ',', '[' or "
                               f"']' (a file goes to its command's own argument, not into the name)")
-    label = ",".join(f"{key}={_text(value)}" for key, value in options)
+    label = ",".join(f"{key}={value}" for key, value in options)
     return f"{base}[{label}]" if label else base
-
-
-def _text(value) -> str:
-    return str(value)
 
 
 def _typed(value: str):

@@ -109,9 +109,11 @@ class Variant:
 
     def on_open(self, known: dict) -> None:
         """Apply each stage the build left to opening (`known`: stage -> applier(options)); a stage this backend
-        does not know how to apply is refused, never skipped."""
+        does not know how to apply is refused, never skipped. Step caching is every backend's: its loop is chosen
+        in `denoise` (a runtime whose loop cannot switch graphs refuses it in `_step_graphs`)."""
+        known = {"deepcache": lambda options: None} | known
         for entry in self.stages:
-            if entry.get("on_open") and entry["stage"] != "deepcache":  # the step loop, chosen in `denoise`
+            if entry.get("on_open"):
                 if entry["stage"] not in known:
                     raise BadArgument(f"{self.name}: the {self.runtime} runtime cannot apply its {entry['stage']} "
                                       f"stage on opening")

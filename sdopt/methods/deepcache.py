@@ -52,9 +52,9 @@ def _refuses(recipe, steps: int) -> str | None:
     return None
 
 
-OPTIONS = lambda recipe: recipe.step_cache_settings()  # noqa: E731
-METHODS = {("torch", "deepcache"): Method(deepcache_torch, stage="deepcache", options=OPTIONS, on_open=True),
+GROUP = OptionGroup("cache", FIELDS, active=lambda recipe: bool(recipe.cache_interval), check=_check,
+                    carried=lambda base: bool(base.cache_interval), refuses=_refuses)
+METHODS = {("torch", "deepcache"): Method(deepcache_torch, stage="deepcache", options=GROUP.values, on_open=True),
            ("openvino", "deepcache"): Method(deepcache_openvino, check=check_todo_grid, stage="deepcache",
-                                             options=OPTIONS, on_open=True)}
-OPTION_GROUPS = (OptionGroup("cache", FIELDS, active=lambda recipe: bool(recipe.cache_interval), check=_check,
-                             carried=lambda base: bool(base.cache_interval), refuses=_refuses),)
+                                             options=GROUP.values, on_open=True)}
+OPTION_GROUPS = (GROUP,)

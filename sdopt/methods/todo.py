@@ -40,8 +40,8 @@ def _check(name, recipe, given, built_on) -> None:
                               f"self-attention's tokens; pick one")
 
 
-OPTIONS = lambda recipe: recipe.todo_settings()  # noqa: E731
-METHODS = {("torch", "todo"): Method(todo_torch, stage="todo", options=OPTIONS, on_open=True),
-           ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid, stage="todo", options=OPTIONS)}
-OPTION_GROUPS = (OptionGroup("todo", FIELDS, active=lambda recipe: bool(recipe.todo_factor), check=_check,
-                             carried=uses_tokens),)
+GROUP = OptionGroup("todo", FIELDS, active=lambda recipe: bool(recipe.todo_factor), check=_check,
+                    carried=uses_tokens)
+METHODS = {("torch", "todo"): Method(todo_torch, stage="todo", options=GROUP.values, on_open=True),
+           ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid, stage="todo", options=GROUP.values)}
+OPTION_GROUPS = (GROUP,)

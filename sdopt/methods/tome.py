@@ -27,12 +27,12 @@ def uses_tokens(base) -> bool:
     return bool(base.tome_ratio or base.todo_factor or base.cache_interval)
 
 
-OPTIONS = lambda recipe: recipe.tome_settings()  # noqa: E731
-# 2: one plan per block, from its input; 3: row gathers instead of element gathers and scatters (same values).
-METHODS = {("torch", "tome"): Method(tome_torch, version=3, stage="tome", options=OPTIONS, on_open=True),
-           ("openvino", "tome"): Method(tome_openvino, version=3, stage="tome", options=OPTIONS)}
-OPTION_GROUPS = (OptionGroup(
+GROUP = OptionGroup(
     "tome", ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn"),
     active=lambda recipe: bool(recipe.tome_ratio),
     check=lambda name, recipe, given, built_on: check_tome(recipe.tome_ratio, recipe.tome_max_downsample),
-    carried=uses_tokens),)
+    carried=uses_tokens)
+# 2: one plan per block, from its input; 3: row gathers instead of element gathers and scatters (same values).
+METHODS = {("torch", "tome"): Method(tome_torch, version=3, stage="tome", options=GROUP.values, on_open=True),
+           ("openvino", "tome"): Method(tome_openvino, version=3, stage="tome", options=GROUP.values)}
+OPTION_GROUPS = (GROUP,)

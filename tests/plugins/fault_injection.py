@@ -29,9 +29,9 @@ def pytest_sdopt_artifact(config, name, settings):
     substitute = _pairs("SDOPT_INJECT_SUBSTITUTE").get(name)
     if substitute is None:
         return None
-    import sdopt
+    from bench.plugin import build_for
     _log(f"served {name} by {substitute}")
-    return sdopt.build(substitute, settings.model, settings.resolution, settings.cache, rebuild=settings.rebuild)
+    return build_for(substitute, settings)
 
 
 def pytest_sdopt_opened(config, name, variant):
