@@ -11,7 +11,7 @@ from . import backends, progress, recipes, sources
 from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
-from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, OPTION_GROUPS, VAE_LAYER, BuildContext
+from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext, Method
 from .recipes import NOT_IN_KEY, Recipe
 from .training_data import WORLD_DATA
 from .spec import VariantSpec
@@ -23,24 +23,17 @@ ARTIFACT_LAYOUT = 2
 
 
 def key_material(recipe: Recipe) -> dict:
-    """What decides the artifact's content (the one-line summary does not)."""
-    data = asdict(recipe.resolved())
-    data.pop("summary")
-    data.pop("spec")
+    """What decides the artifact's content, flat as a spec names it (the one-line summary does not)."""
+    recipe = recipe.resolved()
+    data = {"name": recipe.name, **{name: getattr(recipe, name) for name in recipes.CORE}}
     reads = METHODS[(recipes.built_on(recipe), recipe.method)].reads
     if recipe.vae_decoder != "fp32":
         reads += METHODS[("openvino", VAE_LAYER)].reads
-    for unused in METHOD_OPTIONS - set(reads):  # knobs a method ignores must not split the cache
-        data.pop(unused)
-    for group in OPTION_GROUPS:  # a stage the recipe does not have leaves its options out of the key
-        if not group.active(recipe):
-            for name in group.fields:
-                data.pop(name)
-    if recipe.training is None:
-        data.pop("training")
-    else:
-        for name in NOT_IN_KEY:
-            data["training"].pop(name)
+    for options in recipe.stage_options:  # a stage the recipe does not have leaves its options out of the key
+        if options.active():  # and knobs a method ignores must not split the cache
+            data |= {k: v for k, v in asdict(options).items() if k not in METHOD_OPTIONS or k in reads}
+    if recipe.training is not None:
+        data["training"] = {k: v for k, v in asdict(recipe.training).items() if k not in NOT_IN_KEY}
     return data
 
 
@@ -70,21 +63,12 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     runtime = recipes.built_on(recipe)
     if (runtime, recipe.method) not in METHODS:
         raise UnknownName(f"method of the {runtime} runtime", recipe.method, [m for r, m in METHODS if r == runtime])
-    method = METHODS[(runtime, recipe.method)]
     static_shapes = backends.get(recipe.runtime).static_shapes
-    if method.check and static_shapes:
-        method.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
-    if recipe.runtime != runtime:
-        # The same variant for the runtime its artifact is built for, with this runtime's own files added.
-        base = build(recipes.without_option(recipe, "runtime"), source, size, cache)
-        method = METHODS[(recipe.runtime, GENAI_LAYER)]
-    elif recipe.vae_decoder != "fp32":
-        # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
-        # shares its UNet build with the FP32-decoder variant.
-        base = build(recipes.without_option(recipe, "vae_decoder"), source, size, cache)
-        method = METHODS[("openvino", VAE_LAYER)]
-    else:
-        base = build(base_spec(recipe), source, size, cache) if recipe.base else None
+    own = METHODS[(runtime, recipe.method)]
+    if own.check and static_shapes:
+        own.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
+    parent, method = last_stage(recipe)
+    base = build(parent, source, size, cache) if parent is not None else None
     resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
     recipe_key = key_material(resolved)
     material = {"source": source.fingerprint(), "recipe": recipe_key, "versions": library_versions(),
@@ -116,12 +100,33 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
                               rebuild=rebuild)
 
 
+def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:
+    """What the recipe's artifact is built on (None: nothing) and the method that makes it from there."""
+    runtime = recipes.built_on(recipe)
+    if recipe.runtime != runtime:
+        # The same variant for the runtime its artifact is built for, with this runtime's own files added.
+        return recipes.without_option(recipe, "runtime"), METHODS[(recipe.runtime, GENAI_LAYER)]
+    if recipe.vae_decoder != "fp32":
+        # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
+        # shares its UNet build with the FP32-decoder variant.
+        return recipes.without_option(recipe, "vae_decoder"), METHODS[("openvino", VAE_LAYER)]
+    return (base_spec(recipe) if recipe.base else None), METHODS[(runtime, recipe.method)]
+
+
+def stages(recipe: Recipe | VariantSpec | str) -> tuple:
+    """A variant as its runtime plus an ordered tuple of stages: the stages its build runs, first to last (what
+    its artifact's manifest lists)."""
+    recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
+    parent, method = last_stage(recipe)
+    return (stages(parent) if parent is not None else ()) + (method.stage,)
+
+
 def base_spec(recipe: Recipe) -> VariantSpec:
     """The base's spec, carrying this recipe's ToMe and step-caching options when the base uses them too (so that
     `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default, and
     `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way)."""
     base = recipes.get(recipe.base)
-    carried = [name for group in OPTION_GROUPS if group.carried(base) for name in group.fields]
+    carried = [name for options in base.stage_options if options.carried(base) for name in options.names()]
     return VariantSpec.of(recipe.base, {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)})
 
 

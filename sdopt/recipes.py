@@ -3,21 +3,14 @@
 A recipe says what to make, never how to measure it. Fields left at "auto" are resolved against the
 CPU before building (`resolved()`), and the resolved values are what enters the cache key.
 """
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from .deepcache import CACHE_INTERVAL
 from .errors import BadArgument, UnknownName
-from .isa import has_int8_dot_product
-from .methods import OPTION_GROUPS
-from .methods.vae_int8 import PRECISIONS as VAE_DECODER_PRECISIONS
+from .methods import OPTION_CLASSES, StageOptions
 from .spec import VariantSpec
 from .training_data import WORLD_DATA  # noqa: F401  (recipes.WORLD_DATA: what data=world means)
 
-OVERFLOW_FIX = ("auto", "disable", "first_layer", "enable")
-INT8_SCOPES = ("auto", "all", "conv-only")
-# Options that take one of a fixed list of words: anything else is refused where it is parsed, so a misspelling
-# never builds as the default.
-CHOICES = {"overflow_fix": OVERFLOW_FIX, "int8_scope": INT8_SCOPES, "vae_decoder": VAE_DECODER_PRECISIONS}
 # Runtimes that run another runtime's artifacts with a few files of their own added (sdopt/build.py): OpenVINO
 # GenAI opens the OpenVINO variants' IR folders. The option runtime=genai asks for one.
 RUNTIME_LAYERS = {"genai": "openvino"}
@@ -91,78 +84,67 @@ BUILTIN_STEPS = 20
 SHAPES_STEPS = 400
 
 
+def _default_options() -> tuple:
+    return tuple(cls() for cls in OPTION_CLASSES)
+
+
+# Which stage's Options owns each flat option name.
+OWNER = {name: cls for cls in OPTION_CLASSES for name in cls.names()}
+CORE = ("runtime", "method", "base", "weights", "activations")
+
+
 @dataclass(frozen=True)
 class Recipe:
     name: str
     summary: str
     runtime: str  # "torch" | "openvino" | "genai" (an OpenVINO variant asked for with runtime=genai)
-    method: str = "none"  # a build method of this runtime (sdopt/methods.py): "none", "ptq", "qat", "tome", ...
+    method: str = "none"  # a build method of this runtime (sdopt/methods/): "none", "ptq", "qat", "tome", ...
     base: str | None = None  # the recipe whose artifact this one starts from
     weights: str = "fp32"
     activations: str = "fp32"
-    calibration_prompts: int = 4
-    calibration_steps: int = 4
-    # NNCF's overflow fix halves int8 weight ranges so that AVX2/AVX-512 without VNNI do not saturate.
-    overflow_fix: str = "auto"
-    # Which ops get int8 activations: "conv-only" keeps MatMuls (attention, linear layers) in float, which
-    # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI.
-    int8_scope: str = "auto"
-    # Controls are deliberately broken variants that prove the quality metrics can tell; not in "all".
-    control: bool = False
-    noise: float = 0.0  # relative std of the noise a "perturb" control adds to UNet weights
     training: Training | None = None  # QAT only
-    # Token merging (sdopt/tome.py): share of tokens merged before self-attention (and, if asked, before
-    # cross-attention and the MLP) in blocks at most `tome_max_downsample` below the latent's resolution; 0 is off.
-    tome_ratio: float = 0.0
-    tome_max_downsample: int = 1
-    tome_mlp: bool = False
-    tome_crossattn: bool = False
-    # Step caching (sdopt/deepcache.py): every cache_interval-th step runs the full UNet, the steps between run
-    # only the shallow branch `cache_branch` (0: the shallowest); 0 is off.
-    cache_interval: int = 0
-    cache_branch: int = 0
-    # Token downsampling (sdopt/todo.py): self-attention's keys and values on a grid todo_factor times coarser in
-    # each direction, in blocks at most `todo_max_downsample` below the latent's resolution; 0 is off.
-    todo_factor: int = 0
-    todo_max_downsample: int = 1
-    # The VAE decoder's precision. "int8": NNCF PTQ of the decoder IR, calibrated on the final latents the
-    # variant itself draws; a layer on top of the variant with an FP32 decoder (sdopt/build.py). OpenVINO only.
-    vae_decoder: str = "fp32"
+    # One Options of every stage (sdopt/methods/), in OPTION_CLASSES order; read as `recipe.<option>`.
+    stage_options: tuple = field(default_factory=_default_options)
     # What the recipe was made from when options were given (sdopt/spec.py); never part of the cache key.
     spec: VariantSpec | None = None
 
+    @classmethod
+    def make(cls, name: str, summary: str, runtime: str, training: Training | None = None, **options) -> "Recipe":
+        """A recipe with its fields and stage options given flat, as a spec spells them."""
+        return cls(name, summary, runtime, training=training).replaced(**options)
+
+    def __getattr__(self, name: str):
+        """A stage option reads as an attribute, under the name a spec gives it (`recipe.tome_ratio`)."""
+        if name in OWNER and "stage_options" in self.__dict__:
+            return getattr(self.options_of(OWNER[name]), name)
+        raise AttributeError(f"{type(self).__name__} has no attribute or option {name!r}")
+
+    def options_of(self, cls) -> StageOptions:
+        return next(options for options in self.stage_options if type(options) is cls)
+
+    def replaced(self, **flat) -> "Recipe":
+        """This recipe with fields and stage options replaced by flat name (no checks: see `with_options`)."""
+        core = {k: v for k, v in flat.items() if k not in OWNER}
+        staged = tuple(replace(options, **{k: v for k, v in flat.items() if OWNER.get(k) is type(options)})
+                       for options in self.stage_options)
+        return replace(self, stage_options=staged, **core)
+
+    def flat_options(self) -> dict:
+        """Every stage option by its flat name."""
+        return {name: value for options in self.stage_options for name, value in asdict(options).items()}
+
     def resolved(self) -> "Recipe":
-        vnni = has_int8_dot_product()
-        changes = {}
-        if self.overflow_fix == "auto":
-            changes["overflow_fix"] = "disable" if vnni else "enable"
-        if self.int8_scope == "auto":
-            changes["int8_scope"] = "all" if vnni else "conv-only"
-        return replace(self, **changes)
-
-    def group_values(self, name: str) -> dict:
-        """The options of one stage's group without their prefix (sdopt/methods/)."""
-        return next(group for group in OPTION_GROUPS if group.name == name).values(self)
-
-    def tome_settings(self) -> dict:
-        """apply_tome's keyword arguments: the tome_* fields without the prefix."""
-        return self.group_values("tome")
-
-    def todo_settings(self) -> dict:
-        """apply_todo's keyword arguments."""
-        return self.group_values("todo")
-
-    def step_cache_settings(self) -> dict:
-        return self.group_values("cache")
+        """`auto` values made concrete for this CPU: what enters the cache key and what the method gets."""
+        return replace(self, stage_options=tuple(options.resolved() for options in self.stage_options))
 
     def refuses(self, steps: int) -> str | None:
         """Why this variant cannot generate in `steps` denoising steps (None: it can), checked with the same
         rule its runtime applies, so a sweep leaves the combination out instead of failing it."""
-        return next(filter(None, (group.refuses(self, steps) for group in OPTION_GROUPS)), None)
+        return next(filter(None, (options.refuses(self, steps) for options in self.stage_options)), None)
 
     def options(self) -> dict:
-        """Every option `with_options` accepts: the recipe's fields and those of its method's settings."""
-        names = {f.name: None for f in fields(self) if f.name not in ("name", "summary", "training", "spec")}
+        """Every option `with_options` accepts: the recipe's fields, its stages' options and its training's."""
+        names = {name: None for name in CORE + tuple(OWNER)}
         if self.training is not None:
             names |= {f.name: "training" for f in fields(self.training)}
         return names
@@ -172,33 +154,33 @@ class Recipe:
         unknown = set(options) - set(known)
         if unknown:
             raise UnknownName(f"option of {self.name}", sorted(unknown)[0], known)
-        options = _with_choices_checked(self.name, options)
+        options = with_choices_checked(self.name, options)
         training = {k: v for k, v in options.items() if known[k] == "training"}
-        plain = {k: v for k, v in options.items() if known[k] is None}
-        recipe = replace(self, **plain)
+        recipe = self.replaced(**{k: v for k, v in options.items() if known[k] is None})
         if training:
             recipe = replace(recipe, training=replace(recipe.training, **training))
         if recipe.training is not None:
             recipe.training.check()
         if recipe.runtime != self.runtime:
             check_runtime_layer(self, recipe)
-        for group in OPTION_GROUPS:  # each stage checks the options it owns (sdopt/methods/)
-            group.check(self.name, recipe, set(options), built_on(recipe))
+        for stage in recipe.stage_options:  # each stage checks the options it owns (sdopt/methods/)
+            stage.check(self.name, recipe, set(options), built_on(recipe))
         return recipe
 
 
-def _with_choices_checked(name: str, options: dict) -> dict:
-    """The options with each word-valued one checked against its list (`auto`, which the spec parser reads as
-    None, given back as the word)."""
+def with_choices_checked(name: str, options: dict) -> dict:
+    """The options with each word-valued one checked against its stage's words (`auto`, which the spec parser
+    reads as None, given back as the word), so a misspelling never builds as the default."""
     checked = dict(options)
-    for option, allowed in CHOICES.items():
-        if option not in checked:
-            continue
-        value = checked[option]
-        if value is None and "auto" in allowed:
-            value = checked[option] = "auto"
-        if value not in allowed:
-            raise BadArgument(f"{name}: {option}={value!r} is not one of {', '.join(allowed)}")
+    for cls in OPTION_CLASSES:
+        for option, allowed in cls.CHOICES.items():
+            if option not in checked:
+                continue
+            value = checked[option]
+            if value is None and "auto" in allowed:
+                value = checked[option] = "auto"
+            if value not in allowed:
+                raise BadArgument(f"{name}: {option}={value!r} is not one of {', '.join(allowed)}")
     return checked
 
 
@@ -240,7 +222,7 @@ def get(name: "str | VariantSpec") -> Recipe:
     recipe = REGISTRY[spec.base]
     if not spec.options:
         return recipe
-    options = _with_choices_checked(spec.base, spec.option_dict)
+    options = with_choices_checked(spec.base, spec.option_dict)
     spec = VariantSpec.of(spec.base, options)
     recipe = recipe.with_options(**options)
     return replace(recipe, name=spec.canonical(NOT_IN_KEY), spec=spec)
@@ -254,8 +236,8 @@ def spec_of(recipe: Recipe) -> VariantSpec:
 def without_option(recipe: Recipe, option: str) -> Recipe:
     """The recipe with `option` back at its registered value, named as `get` would name it."""
     spec = spec_of(recipe).without(option)
-    return replace(recipe, name=spec.canonical(NOT_IN_KEY), spec=spec if spec.options else None,
-                   **{option: getattr(REGISTRY[spec.base], option)})
+    return replace(recipe.replaced(**{option: getattr(REGISTRY[spec.base], option)}),
+                   name=spec.canonical(NOT_IN_KEY), spec=spec if spec.options else None)
 
 
 def on_runtimes(names, runtimes) -> tuple[tuple, dict]:
@@ -302,50 +284,50 @@ def with_training_data(recipe: Recipe, folder) -> Recipe:
 
 
 BASELINE = "torch-fp32"  # what every speedup and every fidelity is measured against
-register(Recipe(BASELINE, "PyTorch FP32 diffusers pipeline: the baseline", runtime="torch"))
-register(Recipe("ov-fp32", "OpenVINO IR of every component, FP32, static shapes", runtime="openvino",
+register(Recipe.make(BASELINE, "PyTorch FP32 diffusers pipeline: the baseline", runtime="torch"))
+register(Recipe.make("ov-fp32", "OpenVINO IR of every component, FP32, static shapes", runtime="openvino",
                 base="torch-fp32"))
-register(Recipe("ov-int8-ptq", "OpenVINO FP32 pipeline with an NNCF post-training int8 UNet (weights and "
+register(Recipe.make("ov-int8-ptq", "OpenVINO FP32 pipeline with an NNCF post-training int8 UNet (weights and "
                 "activations, calibrated on recorded UNet inputs)", runtime="openvino", method="ptq",
                 base="ov-fp32", weights="int8", activations="int8"))
-register(Recipe("ov-int8-weights", "OpenVINO pipeline with int8 weights (UNet, text encoder, VAE), "
+register(Recipe.make("ov-int8-weights", "OpenVINO pipeline with int8 weights (UNet, text encoder, VAE), "
                 "float activations", runtime="openvino", method="weights-only", base="ov-fp32", weights="int8"))
-register(Recipe("ov-int8-ptq-full", "as ov-int8-ptq but int8 activations on every op NNCF picks (MatMuls "
+register(Recipe.make("ov-int8-ptq-full", "as ov-int8-ptq but int8 activations on every op NNCF picks (MatMuls "
                 "included): the choice for CPUs with VNNI/AMX, measured against the conv-only default",
                 runtime="openvino", method="ptq", base="ov-fp32", weights="int8", activations="int8",
                 int8_scope="all"))
-register(Recipe("ov-int8-qat", "OpenVINO FP32 pipeline with a quantization-aware trained int8 UNet: NNCF on the "
+register(Recipe.make("ov-int8-qat", "OpenVINO FP32 pipeline with a quantization-aware trained int8 UNet: NNCF on the "
                 "torch UNet, distillation from the FP32 teacher, EMA weights exported (the reference workflow)",
                 runtime="openvino", method="qat", base="ov-fp32", weights="int8", activations="int8",
                 training=Training()))
 TOME = "token merging (ratio 0.4 of the highest-resolution self-attention tokens; option tome_ratio)"
-register(Recipe("torch-tome", f"PyTorch FP32 with {TOME}", runtime="torch", method="tome", base="torch-fp32",
+register(Recipe.make("torch-tome", f"PyTorch FP32 with {TOME}", runtime="torch", method="tome", base="torch-fp32",
                 tome_ratio=0.4))
-register(Recipe("ov-tome-fp32", f"OpenVINO FP32 with {TOME} in the UNet's IR", runtime="openvino", method="tome",
+register(Recipe.make("ov-tome-fp32", f"OpenVINO FP32 with {TOME} in the UNet's IR", runtime="openvino", method="tome",
                 base="ov-fp32", tome_ratio=0.4))
-register(Recipe("ov-tome-int8-ptq", f"ov-int8-ptq on top of {TOME}", runtime="openvino", method="ptq",
+register(Recipe.make("ov-tome-int8-ptq", f"ov-int8-ptq on top of {TOME}", runtime="openvino", method="ptq",
                 base="ov-tome-fp32", weights="int8", activations="int8", tome_ratio=0.4))
-register(Recipe("ov-tome-int8-qat", f"QAT with {TOME} applied before training, so training adapts to it (the "
+register(Recipe.make("ov-tome-int8-qat", f"QAT with {TOME} applied before training, so training adapts to it (the "
                 "reference's final variant)", runtime="openvino", method="qat", base="ov-tome-fp32", weights="int8",
                 activations="int8", training=Training(), tome_ratio=0.4))
 STEP_CACHING = (f"step caching (DeepCache: the full UNet every {CACHE_INTERVAL}rd step, only its shallowest branch "
                 f"between; options cache_interval, cache_branch)")
-register(Recipe("torch-deepcache", f"PyTorch FP32 with {STEP_CACHING}", runtime="torch", method="deepcache",
+register(Recipe.make("torch-deepcache", f"PyTorch FP32 with {STEP_CACHING}", runtime="torch", method="deepcache",
                 base="torch-fp32", cache_interval=CACHE_INTERVAL))
-register(Recipe("ov-deepcache-fp32", f"OpenVINO FP32 with {STEP_CACHING}: two IRs, the full UNet (which also "
+register(Recipe.make("ov-deepcache-fp32", f"OpenVINO FP32 with {STEP_CACHING}: two IRs, the full UNet (which also "
                 "returns the cached feature) and its shallow branch, switched by the project's own step loop",
                 runtime="openvino", method="deepcache", base="ov-fp32", cache_interval=CACHE_INTERVAL))
-register(Recipe("ov-deepcache-int8-ptq", "ov-deepcache-fp32 with both IRs int8 (NNCF PTQ, each calibrated on its "
+register(Recipe.make("ov-deepcache-int8-ptq", "ov-deepcache-fp32 with both IRs int8 (NNCF PTQ, each calibrated on its "
                 "own recorded inputs)", runtime="openvino", method="ptq", base="ov-deepcache-fp32", weights="int8",
                 activations="int8", cache_interval=CACHE_INTERVAL))
 TODO = "token downsampling (ToDo: self-attention keys and values on a 2x coarser grid in the highest-resolution " \
        "blocks; options todo_factor, todo_max_downsample)"
-register(Recipe("torch-todo", f"PyTorch FP32 with {TODO}", runtime="torch", method="todo", base="torch-fp32",
+register(Recipe.make("torch-todo", f"PyTorch FP32 with {TODO}", runtime="torch", method="todo", base="torch-fp32",
                 todo_factor=2))
-register(Recipe("ov-todo-fp32", f"OpenVINO FP32 with {TODO} in the UNet's IR", runtime="openvino", method="todo",
+register(Recipe.make("ov-todo-fp32", f"OpenVINO FP32 with {TODO} in the UNet's IR", runtime="openvino", method="todo",
                 base="ov-fp32", todo_factor=2))
-register(Recipe("ov-todo-int8-ptq", f"ov-int8-ptq on top of {TODO}", runtime="openvino", method="ptq",
+register(Recipe.make("ov-todo-int8-ptq", f"ov-int8-ptq on top of {TODO}", runtime="openvino", method="ptq",
                 base="ov-todo-fp32", weights="int8", activations="int8", todo_factor=2))
-register(Recipe("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
+register(Recipe.make("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
                 "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
                 method="perturb", base="ov-fp32", control=True, noise=0.2))

@@ -17,8 +17,20 @@ def test_every_stage_module_is_found_and_every_recipe_has_its_method():
     assert {"export", "ptq", "qat", "tome", "todo", "deepcache", "vae_int8", "genai_files"} <= names
     for recipe in recipes.REGISTRY.values():
         assert (recipes.built_on(recipe), recipe.method) in methods.METHODS, recipe.name
-    owned = [name for group in methods.OPTION_GROUPS for name in group.fields]
+    owned = [name for cls in methods.OPTION_CLASSES for name in cls.names()]
     assert len(owned) == len(set(owned))  # an option belongs to one stage
+    assert not set(owned) & set(recipes.CORE)
+
+
+def test_a_recipe_keeps_each_stages_options_in_that_stages_own_dataclass():
+    from sdopt.methods import ptq, tome
+    recipe = recipes.get("ov-tome-int8-ptq[tome_ratio=0.6,calibration_prompts=2]")
+    assert recipe.options_of(tome.Options) == tome.Options(tome_ratio=0.6)
+    assert recipe.options_of(ptq.Options).calibration_prompts == recipe.calibration_prompts == 2
+    assert recipe.options_of(tome.Options).values()["ratio"] == 0.6  # as the stage's functions take it
+    assert recipes.get("ov-tome-int8-ptq").options_of(tome.Options).tome_ratio == 0.4  # the registry untouched
+    with pytest.raises(AttributeError, match="tome_rato"):
+        recipe.tome_rato
 
 
 @pytest.mark.parametrize("name, stages", [
@@ -29,11 +41,18 @@ def test_every_stage_module_is_found_and_every_recipe_has_its_method():
 def test_the_manifest_lists_the_stages_in_build_order_and_no_marker_file_is_written(tiny_artifacts, name, stages):
     folder = tiny_artifacts[name]
     listed = read_manifest(folder)["stages"]
-    assert [entry["stage"] for entry in listed] == stages
+    assert [entry["stage"] for entry in listed] == list(sdopt.build_stages(name)) == stages
     recipe = recipes.get(name)
     if recipe.tome_ratio:
         assert next(e for e in listed if e["stage"] == "tome")["options"]["ratio"] == recipe.tome_ratio
     assert not [p.name for p in folder.iterdir() if p.name in ("tome.json", "todo.json", "deepcache.json")]
+
+
+def test_a_variant_is_its_runtime_plus_its_stages_layers_included():
+    assert sdopt.build_stages("ov-int8-ptq[vae_decoder=int8,runtime=genai]") == (
+        "save", "export", "ptq", "vae-int8", "genai-files")
+    assert sdopt.build_stages("ov-deepcache-int8-ptq[todo_factor=2]") == ("save", "export", "deepcache", "ptq")
+    assert sdopt.build_stages("torch-fp32") == ("save",)
 
 
 def test_a_backend_applies_what_the_manifest_lists(tiny_artifacts, tmp_path):

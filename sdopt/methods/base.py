@@ -1,9 +1,9 @@
 """What every stage module in sdopt/methods/ gives: its build methods (`Method`, one per runtime it runs on) and
-the recipe options it owns (`OptionGroup`): their checks, when they enter the cache key, and whether a base
+the recipe options it owns (`StageOptions`): their checks, when they enter the cache key, and whether a base
 artifact built by the same stage takes them too."""
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 from ..cache import Cache
 
@@ -32,43 +32,54 @@ class Method:
     reads: tuple = ()
     # Refuses a recipe it cannot build for this model and size, before any base is built: (recipe, latent size).
     check: Callable | None = None
-    # The stage it adds to the artifact's manifest: its name, the options it was built with (recipe -> dict),
-    # and whether a backend applies it on opening (a patch or a loop) rather than finding it in the files.
+    # The stage it adds to the artifact's manifest: its name, the Options class whose values it lists there (else
+    # the options it reads, as keyed), and whether a backend applies it on opening (a patch or a loop) rather
+    # than finding it in the files.
     stage: str = ""
-    options: Callable = lambda recipe: {}
+    owns: type | None = None
     on_open: bool = False
 
     def stage_entry(self, recipe, key_material: dict) -> dict:
-        options = self.options(recipe) or {name: key_material[name] for name in self.reads if name in key_material}
+        options = (recipe.options_of(self.owns).values() if self.owns else
+                   {name: key_material[name] for name in self.reads if name in key_material})
         return {"stage": self.stage, "options": options, "on_open": self.on_open}
 
 
-def _never(*_) -> bool:
-    return False
-
-
-def _no_check(*_) -> None:
-    return None
-
-
 @dataclass(frozen=True)
-class OptionGroup:
-    """Recipe options one stage owns (flat names, as `NAME[option=value]` spells them)."""
-    name: str
-    fields: tuple
-    # The stage is on in this recipe: only then do its fields enter the cache key.
-    active: Callable = _never
-    # check(variant name, recipe, the options given, the runtime the artifact is built on): raise BadArgument.
-    check: Callable = _no_check
-    # carried(base recipe): the base is built by this stage too, so a derived recipe's values pass down to it.
-    carried: Callable = _never
-    # refuses(recipe, steps): why the recipe cannot generate in `steps` steps (None: it can).
-    refuses: Callable = _no_check
+class StageOptions:
+    """The recipe options one stage owns, as a frozen dataclass subclassed in the stage's module. Fields are named
+    as `NAME[option=value]` spells them (`tome_ratio`); a recipe holds one instance of every stage's Options, at
+    their defaults unless the variant sets them. The methods say how the stage treats them."""
+    PREFIX: ClassVar[str] = ""  # stripped by `values()`: `tome_ratio` -> `ratio`, as the stage's functions take them
+    CHOICES: ClassVar[dict] = {}  # word-valued fields and their words; anything else is refused where it is parsed
 
-    def values(self, recipe) -> dict:
-        """The group's options without their prefix (`tome_ratio` -> `ratio`), as its functions take them."""
-        prefix = self.name + "_"
-        return {name.removeprefix(prefix): getattr(recipe, name) for name in self.fields}
+    @classmethod
+    def names(cls) -> tuple:
+        return tuple(f.name for f in fields(cls))
+
+    def values(self) -> dict:
+        return {name.removeprefix(self.PREFIX + "_"): getattr(self, name) for name in self.names()}
+
+    def active(self) -> bool:
+        """The stage is on in this recipe: only then do its fields enter the cache key."""
+        return True
+
+    def resolved(self) -> "StageOptions":
+        """`auto` values made concrete for this machine, before they enter the key."""
+        return self
+
+    def check(self, name: str, recipe, given: set, built_on: str) -> None:
+        """Raise BadArgument for a value or a combination the stage cannot build (`given`: the options the user
+        set; `built_on`: the runtime whose methods make the artifact)."""
+
+    @staticmethod
+    def carried(base) -> bool:
+        """The base recipe is built by this stage too, so a derived recipe's values pass down to it."""
+        return False
+
+    def refuses(self, recipe, steps: int) -> str | None:
+        """Why the recipe cannot generate in `steps` steps (None: it can)."""
+        return None
 
 
 def token_patched_unet(ctx: BuildContext):
@@ -77,11 +88,10 @@ def token_patched_unet(ctx: BuildContext):
     from diffusers import UNet2DConditionModel
 
     from ..artifacts import torch_artifact_of
+    from . import todo, tome  # stage modules import this one
     unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(ctx.base) / "unet").eval()
-    if ctx.recipe.tome_ratio:
-        from ..tome import apply_tome
-        apply_tome(unet, **ctx.recipe.tome_settings())
-    if ctx.recipe.todo_factor:
-        from ..todo import apply_todo
-        apply_todo(unet, **ctx.recipe.todo_settings())
+    for stage in (tome, todo):
+        options = ctx.recipe.options_of(stage.Options)
+        if options.active():
+            stage.patch(unet, options)
     return unet

@@ -1,16 +1,47 @@
 """Step caching (sdopt/deepcache.py) as a stage: the loop that switches graphs is chosen when the pipeline is
 opened (on torch over the UNet's own modules, on OpenVINO over two IRs this stage converts)."""
 import json
+from dataclasses import dataclass
 
 from .. import progress
 from ..artifacts import link_copy, torch_artifact_of
 from ..deepcache import SHALLOW_UNET, branches, branches_of_config, check_deepcache
 from ..errors import BadArgument
 from ..ir import IR
-from .base import BuildContext, Method, OptionGroup, token_patched_unet
+from .base import BuildContext, Method, StageOptions, token_patched_unet
 from .todo import check_todo_grid
 
-FIELDS = ("cache_interval", "cache_branch")
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """Every `cache_interval`-th step runs the full UNet, the steps between only the shallow branch
+    `cache_branch` (0: the shallowest); 0 is off."""
+    PREFIX = "cache"
+    cache_interval: int = 0
+    cache_branch: int = 0
+
+    def active(self) -> bool:
+        return bool(self.cache_interval)
+
+    def check(self, name, recipe, given, built_on) -> None:
+        if self.cache_interval or set(given) & set(self.names()):
+            check_deepcache(self.cache_interval, self.cache_branch)
+        if self.cache_interval and recipe.runtime != built_on:
+            raise BadArgument(f"{name}: step caching switches between two UNet graphs from step to step, which "
+                              f"needs the project's own loop; {recipe.runtime} runs its own loop in C++ over one "
+                              f"UNet, so runtime={recipe.runtime} cannot run it")
+
+    @staticmethod
+    def carried(base) -> bool:
+        return bool(base.cache_interval)
+
+    def refuses(self, recipe, steps: int) -> str | None:
+        if self.cache_interval:
+            try:
+                check_deepcache(self.cache_interval, self.cache_branch, steps=steps)
+            except BadArgument as exc:
+                return str(exc)
+        return None
 
 
 def deepcache_torch(ctx: BuildContext) -> None:
@@ -34,27 +65,6 @@ def deepcache_openvino(ctx: BuildContext) -> None:
                             ctx.out / SHALLOW_UNET / IR)
 
 
-def _check(name, recipe, given, built_on) -> None:
-    if recipe.cache_interval or set(given) & set(FIELDS):
-        check_deepcache(recipe.cache_interval, recipe.cache_branch)
-    if recipe.cache_interval and recipe.runtime != built_on:
-        raise BadArgument(f"{name}: step caching switches between two UNet graphs from step to step, which needs "
-                          f"the project's own loop; {recipe.runtime} runs its own loop in C++ over one UNet, so "
-                          f"runtime={recipe.runtime} cannot run it")
-
-
-def _refuses(recipe, steps: int) -> str | None:
-    if recipe.cache_interval:
-        try:
-            check_deepcache(recipe.cache_interval, recipe.cache_branch, steps=steps)
-        except BadArgument as exc:
-            return str(exc)
-    return None
-
-
-GROUP = OptionGroup("cache", FIELDS, active=lambda recipe: bool(recipe.cache_interval), check=_check,
-                    carried=lambda base: bool(base.cache_interval), refuses=_refuses)
-METHODS = {("torch", "deepcache"): Method(deepcache_torch, stage="deepcache", options=GROUP.values, on_open=True),
+METHODS = {("torch", "deepcache"): Method(deepcache_torch, stage="deepcache", owns=Options, on_open=True),
            ("openvino", "deepcache"): Method(deepcache_openvino, check=check_todo_grid, stage="deepcache",
-                                             options=GROUP.values, on_open=True)}
-OPTION_GROUPS = (GROUP,)
+                                             owns=Options, on_open=True)}

@@ -1,9 +1,21 @@
 """The control stage: Gaussian noise added to the UNet's weights, so that quality metrics can be shown to tell a
 damaged variant from a good one."""
+from dataclasses import dataclass
+
 from .. import progress
 from ..artifacts import link_copy
 from ..ir import IR, replace_ir
-from .base import BuildContext, Method, OptionGroup
+from .base import BuildContext, Method, StageOptions
+
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """Controls are deliberately broken variants that prove the quality metrics can tell; not in "all"."""
+    control: bool = False
+    noise: float = 0.0  # relative std of the noise added to UNet weights; read by this stage alone
+
+    def active(self) -> bool:
+        return self.control  # a recipe that is no control keeps the flag out of its key
 
 
 def perturb(ctx: BuildContext) -> None:
@@ -17,5 +29,3 @@ def perturb(ctx: BuildContext) -> None:
 
 
 METHODS = {("openvino", "perturb"): Method(perturb, reads=("noise",), stage="perturb")}
-# Controls are not in "all"; a recipe that is none keeps the flag out of its key.
-OPTION_GROUPS = (OptionGroup("control", ("control",), active=lambda recipe: bool(recipe.control)),)

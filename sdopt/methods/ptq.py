@@ -1,15 +1,41 @@
 """Post-training int8 quantization of the UNet IR (NNCF), calibrated on recorded UNet inputs; with step caching,
 each of its two graphs on the inputs it sees itself."""
+from dataclasses import dataclass, replace
+
 from .. import progress
 from ..artifacts import link_copy, stages_of
 from ..deepcache import SHALLOW_UNET
 from ..inputs import calibration_samples
 from ..ir import IR, replace_ir
-from .base import BuildContext, Method
+from ..isa import has_int8_dot_product
+from .base import BuildContext, Method, StageOptions
 
-# What calibrated int8 reads of a recipe (PTQ here, QAT and the int8 VAE decoder too); a method that does not
-# leaves them out of its key.
-CALIBRATION = ("calibration_prompts", "calibration_steps", "overflow_fix", "int8_scope")
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """How calibrated int8 is made (PTQ here; QAT and the int8 VAE decoder read these too). A method that does not
+    read them leaves them out of its key. `auto` is resolved against the CPU before building."""
+    CHOICES = {"overflow_fix": ("auto", "disable", "first_layer", "enable"),
+               "int8_scope": ("auto", "all", "conv-only")}
+    calibration_prompts: int = 4
+    calibration_steps: int = 4
+    # NNCF's overflow fix halves int8 weight ranges so that AVX2/AVX-512 without VNNI do not saturate.
+    overflow_fix: str = "auto"
+    # Which ops get int8 activations: "conv-only" keeps MatMuls (attention, linear layers) in float, which
+    # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI.
+    int8_scope: str = "auto"
+
+    def resolved(self) -> "Options":
+        vnni = has_int8_dot_product()
+        changes = {}
+        if self.overflow_fix == "auto":
+            changes["overflow_fix"] = "disable" if vnni else "enable"
+        if self.int8_scope == "auto":
+            changes["int8_scope"] = "all" if vnni else "conv-only"
+        return replace(self, **changes)
+
+
+CALIBRATION = Options.names()
 
 
 def ptq(ctx: BuildContext) -> None:

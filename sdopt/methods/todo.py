@@ -1,14 +1,41 @@
 """Token downsampling (sdopt/todo.py) as a stage: on torch a patch applied on opening, on OpenVINO the UNet
 converted with the downsampled keys and values in its graph."""
+from dataclasses import dataclass
+
 from .. import progress
 from ..artifacts import link_copy
 from ..errors import BadArgument
 from ..ir import IR
-from ..todo import check_grid, check_todo
-from .base import BuildContext, Method, OptionGroup, token_patched_unet
+from ..todo import apply_todo, check_grid, check_todo
+from .base import BuildContext, Method, StageOptions, token_patched_unet
 from .tome import uses_tokens
 
-FIELDS = ("todo_factor", "todo_max_downsample")
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """Self-attention's keys and values on a grid `todo_factor` times coarser in each direction, in blocks at most
+    `todo_max_downsample` below the latent's resolution; 0 is off."""
+    PREFIX = "todo"
+    todo_factor: int = 0
+    todo_max_downsample: int = 1
+
+    def active(self) -> bool:
+        return bool(self.todo_factor)
+
+    def check(self, name, recipe, given, built_on) -> None:
+        if self.todo_factor or set(given) & set(self.names()):
+            check_todo(self.todo_factor, self.todo_max_downsample)
+            if recipe.tome_ratio:
+                raise BadArgument(f"{name}: token downsampling (todo_*) and token merging (tome_ratio) both "
+                                  f"rewrite self-attention's tokens; pick one")
+
+    @staticmethod
+    def carried(base) -> bool:
+        return uses_tokens(base)
+
+
+def patch(unet, options: Options) -> None:
+    apply_todo(unet, **options.values())
 
 
 def todo_torch(ctx: BuildContext) -> None:
@@ -32,16 +59,5 @@ def check_todo_grid(recipe, latent: tuple[int, int]) -> None:
         check_grid(recipe.todo_factor, recipe.todo_max_downsample, *latent)
 
 
-def _check(name, recipe, given, built_on) -> None:
-    if recipe.todo_factor or set(given) & set(FIELDS):
-        check_todo(recipe.todo_factor, recipe.todo_max_downsample)
-        if recipe.tome_ratio:
-            raise BadArgument(f"{name}: token downsampling (todo_*) and token merging (tome_ratio) both rewrite "
-                              f"self-attention's tokens; pick one")
-
-
-GROUP = OptionGroup("todo", FIELDS, active=lambda recipe: bool(recipe.todo_factor), check=_check,
-                    carried=uses_tokens)
-METHODS = {("torch", "todo"): Method(todo_torch, stage="todo", options=GROUP.values, on_open=True),
-           ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid, stage="todo", options=GROUP.values)}
-OPTION_GROUPS = (GROUP,)
+METHODS = {("torch", "todo"): Method(todo_torch, stage="todo", owns=Options, on_open=True),
+           ("openvino", "todo"): Method(todo_openvino, check=check_todo_grid, stage="todo", owns=Options)}

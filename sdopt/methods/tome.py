@@ -1,11 +1,38 @@
 """Token merging (sdopt/tome.py) as a stage: on torch a patch applied when the pipeline is opened, on OpenVINO the
 UNet converted with the merge in its graph."""
 
+from dataclasses import dataclass
+
 from .. import progress
 from ..artifacts import link_copy
 from ..ir import IR
-from ..tome import check_tome
-from .base import BuildContext, Method, OptionGroup, token_patched_unet
+from ..tome import apply_tome, check_tome
+from .base import BuildContext, Method, StageOptions, token_patched_unet
+
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """Share of tokens merged before self-attention (and, if asked, before cross-attention and the MLP) in blocks
+    at most `tome_max_downsample` below the latent's resolution; 0 is off."""
+    PREFIX = "tome"
+    tome_ratio: float = 0.0
+    tome_max_downsample: int = 1
+    tome_mlp: bool = False
+    tome_crossattn: bool = False
+
+    def active(self) -> bool:
+        return bool(self.tome_ratio)
+
+    def check(self, name, recipe, given, built_on) -> None:
+        check_tome(self.tome_ratio, self.tome_max_downsample)
+
+    @staticmethod
+    def carried(base) -> bool:
+        return uses_tokens(base)
+
+
+def patch(unet, options: Options) -> None:
+    apply_tome(unet, **options.values())
 
 
 def tome_torch(ctx: BuildContext) -> None:
@@ -27,12 +54,6 @@ def uses_tokens(base) -> bool:
     return bool(base.tome_ratio or base.todo_factor or base.cache_interval)
 
 
-GROUP = OptionGroup(
-    "tome", ("tome_ratio", "tome_max_downsample", "tome_mlp", "tome_crossattn"),
-    active=lambda recipe: bool(recipe.tome_ratio),
-    check=lambda name, recipe, given, built_on: check_tome(recipe.tome_ratio, recipe.tome_max_downsample),
-    carried=uses_tokens)
 # 2: one plan per block, from its input; 3: row gathers instead of element gathers and scatters (same values).
-METHODS = {("torch", "tome"): Method(tome_torch, version=3, stage="tome", options=GROUP.values, on_open=True),
-           ("openvino", "tome"): Method(tome_openvino, version=3, stage="tome", options=GROUP.values)}
-OPTION_GROUPS = (GROUP,)
+METHODS = {("torch", "tome"): Method(tome_torch, version=3, stage="tome", owns=Options, on_open=True),
+           ("openvino", "tome"): Method(tome_openvino, version=3, stage="tome", owns=Options)}

@@ -1,13 +1,29 @@
 """The int8 VAE decoder: a layer over any OpenVINO variant (`vae_decoder=int8`), its decoder quantized by NNCF on
 the final latents that variant itself draws; the variant with the FP32 decoder is its base."""
+from dataclasses import dataclass
+
 from .. import progress
 from ..artifacts import link_copy
 from ..errors import BadArgument
 from ..ir import IR, replace_ir
-from .base import BuildContext, Method, OptionGroup
+from .base import BuildContext, Method, StageOptions
 
 LAYER = "vae-decoder-int8"  # not a recipe's method: build() puts it over a variant asked for with the option
-PRECISIONS = ("fp32", "int8")
+
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """The VAE decoder's precision; the default leaves every existing key as it was."""
+    CHOICES = {"vae_decoder": ("fp32", "int8")}
+    vae_decoder: str = "fp32"
+
+    def active(self) -> bool:
+        return self.vae_decoder != "fp32"
+
+    def check(self, name, recipe, given, built_on) -> None:
+        if self.vae_decoder != "fp32" and built_on != "openvino":
+            raise BadArgument(f"{name}: vae_decoder={self.vae_decoder} needs an OpenVINO variant (the decoder is "
+                              f"quantized as an IR); this one runs on {recipe.runtime}")
 
 
 def vae_decoder_int8(ctx: BuildContext) -> None:
@@ -24,13 +40,4 @@ def vae_decoder_int8(ctx: BuildContext) -> None:
     replace_ir(quantized, ctx.out / "vae_decoder" / IR)
 
 
-def _check(name, recipe, given, built_on) -> None:
-    if recipe.vae_decoder != "fp32" and built_on != "openvino":
-        raise BadArgument(f"{name}: vae_decoder={recipe.vae_decoder} needs an OpenVINO variant (the decoder is "
-                          f"quantized as an IR); this one runs on {recipe.runtime}")
-
-
 METHODS = {("openvino", LAYER): Method(vae_decoder_int8, reads=("overflow_fix", "int8_scope"), stage="vae-int8")}
-# The default decoder leaves every existing key as it was.
-OPTION_GROUPS = (OptionGroup("vae_decoder", ("vae_decoder",), active=lambda recipe: recipe.vae_decoder != "fp32",
-                             check=_check),)
