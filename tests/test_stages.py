@@ -22,6 +22,16 @@ def test_every_stage_module_is_found_and_every_recipe_has_its_method():
     assert not set(owned) & set(recipes.CORE)
 
 
+def test_every_backend_module_is_found_and_serves_its_runtime():
+    import pkgutil
+
+    from sdopt import backends
+    modules = {info.name.removesuffix("_backend") for info in pkgutil.iter_modules(backends.__path__)
+               if info.name.endswith("_backend")}
+    assert set(backends.BACKENDS) == modules
+    assert {recipe.runtime for recipe in recipes.REGISTRY.values()} | set(recipes.RUNTIME_LAYERS) <= modules
+
+
 def test_a_recipe_keeps_each_stages_options_in_that_stages_own_dataclass():
     from sdopt.methods import ptq, tome
     recipe = recipes.get("ov-tome-int8-ptq[tome_ratio=0.6,calibration_prompts=2]")
