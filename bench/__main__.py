@@ -7,17 +7,22 @@ from pathlib import Path
 
 from .analysis.report import render_summary
 
-# Commands with their own options, one module each under bench/analysis (`bench NAME --help` shows them).
-TABLES = {"frontier": ("frontier_table", "speed and memory at full size beside quality on shapes, per variant"),
-          "experiment": ("experiment_table", "the shapes experiment's table: quality beside speed and size"),
-          "runtimes": ("runtimes_table", "each OpenVINO variant beside its GenAI copy"),
-          "check-projection": ("projection_check", "a run's projected end to end against direct generations")}
+# Commands with their own options, one module each (`bench NAME --help` shows them).
+COMMANDS = {"frontier": ("analysis.frontier_table", "speed and memory at full size beside quality on shapes, per "
+                                                     "variant"),
+            "experiment": ("analysis.experiment_table", "the shapes experiment's table: quality beside speed and size"),
+            "runtimes": ("analysis.runtimes_table", "each OpenVINO variant beside its GenAI copy"),
+            "check-projection": ("analysis.projection_check", "a run's projected end to end against direct "
+                                                               "generations"),
+            "choose-guidance": ("tools.choose_guidance", "choose a shapes model's guidance scale on its training "
+                                                         "prompts"),
+            "ship-shapes": ("tools.ship_shapes", "measure a trained shapes model and ship it into the repository")}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in TABLES:  # their own parsers read every argument after the name, --help included
-        return importlib.import_module(f".analysis.{TABLES[argv[0]][0]}", __package__).main(argv[1:])
+    if argv and argv[0] in COMMANDS:  # their own parsers read every argument after the name, --help included
+        return importlib.import_module(f".{COMMANDS[argv[0]][0]}", __package__).main(argv[1:])
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="print (and rewrite) a run folder's summary.md")
@@ -36,7 +41,7 @@ def main(argv=None) -> int:
     versions = commands.add_parser("versions", help="one table of runs made under different library versions")
     versions.add_argument("runs", type=Path, nargs="+", help="results folders; the first is the reference")
     versions.add_argument("--markdown", type=Path, default=None, help="also write the table here")
-    for name, (_, summary) in TABLES.items():  # listed in --help; dispatched above
+    for name, (_, summary) in COMMANDS.items():  # listed in --help; dispatched above
         commands.add_parser(name, help=summary)
     args = parser.parse_args(argv)
     try:

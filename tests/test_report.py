@@ -193,8 +193,8 @@ def test_the_experiment_table_puts_each_variants_adherence_by_attribute_beside_i
 def _script(name: str):
     """One of the table commands' modules (`bench frontier` is bench/analysis/frontier_table.py)."""
     import importlib
-    from bench.__main__ import TABLES
-    return importlib.import_module(f"bench.analysis.{TABLES[name][0]}")
+    from bench.__main__ import COMMANDS
+    return importlib.import_module(f"bench.{COMMANDS[name][0]}")
 
 
 def _speed_run(tmp_path, run_id, scale=1.0, steps=3):
@@ -321,9 +321,20 @@ def test_the_headline_comes_first_with_speedup_memory_footprint_and_the_verdict(
 
 def test_the_table_commands_are_bench_subcommands(capsys):
     """`bench NAME ...` reaches the same module the tests above drive, with its own options and help."""
-    from bench.__main__ import TABLES, main
-    for name in TABLES:
+    from bench.__main__ import COMMANDS, main
+    for name in COMMANDS:
         with pytest.raises(SystemExit) as stop:
             main([name, "--help"])
         assert stop.value.code == 0 and capsys.readouterr().out.startswith(f"usage: bench {name}")
     assert main(["experiment", "/nonexistent/run"]) == 2 and "bench experiment:" in capsys.readouterr().err
+
+
+def test_choose_guidance_picks_the_lowest_scale_whose_interval_reaches_the_best():
+    from bench.tools.choose_guidance import chosen, main
+    rows = [{"guidance": 1.5, "adherence": 0.70, "adherence_low": 0.60, "adherence_high": 0.79},
+            {"guidance": 3.0, "adherence": 0.90, "adherence_low": 0.85, "adherence_high": 0.94},
+            {"guidance": 5.0, "adherence": 0.91, "adherence_low": 0.86, "adherence_high": 0.95},
+            {"guidance": 2.0, "adherence": 0.84, "adherence_low": 0.78, "adherence_high": 0.88}]
+    assert chosen(rows)["guidance"] == 2.0  # 2's upper end (88%) reaches 5's lower (86%); 1.5's (79%) does not
+    with pytest.raises(SystemExit, match="comma-separated numbers"):
+        main(["/nowhere", "--scales", "2,x"])

@@ -23,7 +23,7 @@ UNET = dict(sample_size=world.SIZE // 4, in_channels=4, out_channels=4, block_ou
             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"))
 
 
-# Sampling's classifier-free guidance scale for this model, chosen by scripts/choose-guidance on the training
+# Sampling's classifier-free guidance scale for this model, chosen by `bench choose-guidance` on the training
 # prompts, never on the held-out ones: all right on 99.6% of them at 1.5 and at 2.0, 96.5% at 3.0 (a higher scale
 # pushes colours past the world's palette); the lowest within the best's interval wins, since a higher one buys
 # nothing this set can see (docs/measurements/2026-12-04-shapes-guidance/).

@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Choose a shapes model's guidance scale on its training prompts, never on the held-out ones the bar uses.
 
-    scripts/choose-guidance MODEL_DIR [--scales 1.5,2,3,5,7.5] [--out results/guidance]
+    bench choose-guidance MODEL_DIR [--scales 1.5,2,3,5,7.5] [--out results/guidance]
 
 For each scale the quality suite runs torch-fp32 at 20 PNDM steps on every single-object training prompt and
 scores adherence; the table (all correct and per attribute, with 95% intervals) goes to OUT/guidance.md beside
@@ -14,22 +13,24 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import pandas as pd
 
+from sdopt.backends import check_guidance
+from sdopt.shapes.world import caption, training_prompts
+
+from .. import SUITES, run as run_suites
+from ..probes.adherence import SINGLE_ATTRIBUTES as ATTRIBUTES
+
+RESULTS = SUITES.parent / "results"
 
 
 def sweep(model: Path, scales: list[float], out: Path) -> list[dict]:
-    import pandas as pd
-
-    import bench
-    from sdopt.shapes.world import caption, training_prompts
     prompts = out / "training-prompts.txt"
     prompts.write_text("".join(caption(p) + "\n" for p in training_prompts("single")))
     rows = []
     for scale in scales:
         results = out / f"guidance-{scale:g}"
-        code = bench.run(None, "-k", "adherence", suites=ROOT / "suites" / "test_quality.py", model=str(model),
+        code = run_suites(None, "-k", "adherence", suites=SUITES / "test_quality.py", model=str(model),
                          variants="torch-fp32", steps="20", schedulers="pndm", guidance=str(scale),
                          prompts=str(prompts), quality_prompts=10_000, results_dir=str(results))
         if code != 0:
@@ -42,7 +43,6 @@ def sweep(model: Path, scales: list[float], out: Path) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    from bench.probes.adherence import SINGLE_ATTRIBUTES as ATTRIBUTES
     header = "| guidance | all correct [95% interval] | " + " | ".join(ATTRIBUTES) + " | n | run |\n"
     header += "|---" * (len(ATTRIBUTES) + 4) + "|\n"
     lines = []
@@ -58,17 +58,17 @@ def chosen(rows: list[dict]) -> dict:
     return min((r for r in rows if r["adherence_high"] >= best["adherence_low"]), key=lambda r: r["guidance"])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="bench choose-guidance", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path)
     parser.add_argument("--scales", default="1.5,2,3,5,7.5")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "guidance")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=RESULTS / "guidance")
+    args = parser.parse_args(argv)
     try:
         scales = [float(s) for s in args.scales.split(",") if s.strip()]
     except ValueError:
         sys.exit(f"choose-guidance: --scales needs comma-separated numbers, got {args.scales!r}")
-    from sdopt.backends import check_guidance
     for scale in scales:
         check_guidance(scale)
     out = args.out.resolve()
@@ -85,7 +85,3 @@ def main() -> int:
     partial.rename(out)
     print(text)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

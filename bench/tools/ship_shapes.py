@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Ship a trained shapes model: measure it, record the measurement in its manifest, copy it into the repository.
 
-    scripts/ship-shapes MODEL_DIR [--run RESULTS_RUN]
+    bench ship-shapes MODEL_DIR [--run RESULTS_RUN]
 
 MODEL_DIR is what `sdopt train-shapes --out MODEL_DIR` wrote. Without --run, the quality suite runs torch-fp32 at
 20 PNDM steps (the bar: at least 90% of the held-out one-object prompts all right) into results/shapes-ship/.
@@ -13,14 +12,19 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import pandas as pd
+
+from sdopt.shapes.manifest import record, verify
+from sdopt.sources import SHIPPED
+
+from .. import SUITES, run as run_suites
+
+RESULTS = SUITES.parent / "results"
 
 
 def measure(model: Path) -> Path:
-    import bench
-    results = ROOT / "results" / "shapes-ship"
-    code = bench.run(None, "-k", "adherence or fidelity or clip", suites=ROOT / "suites" / "test_quality.py",
+    results = RESULTS / "shapes-ship"
+    code = run_suites(None, "-k", "adherence or fidelity or clip", suites=SUITES / "test_quality.py",
                      model=str(model), variants="torch-fp32", steps="20", schedulers="pndm",
                      results_dir=str(results))
     if code != 0:
@@ -29,7 +33,6 @@ def measure(model: Path) -> Path:
 
 
 def adherence_of(run: Path) -> dict:
-    import pandas as pd
     records = pd.read_csv(run / "records.csv")
     rows = records[(records.variant == "torch-fp32") & (records.steps == 20)]
     values = dict(zip(rows.metric, rows.value))
@@ -40,13 +43,12 @@ def adherence_of(run: Path) -> dict:
             **{m: values[m] for m in wanted if m in values}}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="bench ship-shapes", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path)
     parser.add_argument("--run", type=Path, default=None, help="a results run of this model (default: measure)")
-    args = parser.parse_args()
-    from sdopt.shapes.manifest import record, verify
-    from sdopt.sources import SHIPPED
+    args = parser.parse_args(argv)
     verify(args.model)
     run = args.run.resolve() if args.run else measure(args.model)
     measured = adherence_of(run)
@@ -64,7 +66,3 @@ def main() -> int:
           f"[{measured['adherence_low']:.1%}-{measured['adherence_high']:.1%}] on {measured['adherence_n']:.0f} "
           f"one-object prompts; run {run}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
