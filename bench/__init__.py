@@ -5,6 +5,8 @@ into reports and comparisons; plugin.py and settings.py run the suites under pyt
 """
 from pathlib import Path
 
+from .settings import Settings
+
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 
 
@@ -13,6 +15,5 @@ def run(settings=None, *extra_args: str, suites: Path = SUITES, **options) -> in
     Options are checked (`Settings.parse`) before pytest starts; returns pytest's exit code."""
     import pytest
 
-    from .settings import Settings
     settings = settings or Settings.parse(**options)
     return int(pytest.main([str(suites), *settings.pytest_args(), *extra_args]))

@@ -5,7 +5,11 @@ import importlib
 import sys
 from pathlib import Path
 
+from .analysis.compare import compare_runs
 from .analysis.report import render_summary
+from .analysis.thresholds import load_thresholds
+from .analysis.versions import versions_markdown, versions_table
+from .run_folder import JOURNAL, MARKER, LiveRun, progress_of
 
 # Commands with their own options, one module each (`bench NAME --help` shows them).
 COMMANDS = {"frontier": ("analysis.frontier_table", "speed and memory at full size beside quality on shapes, per "
@@ -52,7 +56,6 @@ def main(argv=None) -> int:
 
 
 def _report(args) -> int:
-    from .run_folder import JOURNAL, LiveRun
     if (args.run / JOURNAL).is_file() and not args.no_write:
         LiveRun(args.run).write_tables()  # a killed run's tables may lag its journal by the last test
     text = render_summary(args.run)
@@ -63,8 +66,6 @@ def _report(args) -> int:
 
 
 def _compare(args) -> int:
-    from .analysis.compare import compare_runs
-    from .analysis.thresholds import load_thresholds
     comparison = compare_runs(args.baseline, args.current, load_thresholds(args.thresholds))
     text = _incomplete_notes(args.baseline, args.current) + comparison.markdown()
     if args.markdown:
@@ -77,14 +78,12 @@ def _compare(args) -> int:
 
 def _incomplete_notes(*runs: Path) -> str:
     """A run stopped before its end compares only what it finished: say so above the table."""
-    from .run_folder import MARKER, progress_of
     notes = [f"**{run} is incomplete** ({progress_of(run).sentence()}): only its finished tests are compared.\n\n"
              for run in runs if run.is_dir() and (run / MARKER).is_file()]
     return "".join(notes)
 
 
 def _versions(args) -> int:
-    from .analysis.versions import versions_markdown, versions_table
     text = versions_markdown(versions_table(args.runs))
     if args.markdown:
         args.markdown.write_text(text)

@@ -4,12 +4,30 @@ written as each test finishes (bench/run_folder.py). The root conftest.py only n
 Variants are built lazily, once per session, through sdopt's cache; the probes measure them; the records of
 every suite land in one run folder under results/, marked incomplete until every test has run.
 """
+import gc
 import os
+import shutil
+import signal
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
 
+import sdopt
+from sdopt import progress
+from sdopt.backends import capture_unet_inputs, open_variant
+from sdopt.sources import safe_name
+
+from . import hookspecs
+from .analysis.report import new_run_id
+from .analysis.runs import read_environment
 from .conventions import REFERENCE
+from .metrics import unit_of
+from .probes.env import fingerprint, machine_state
+from .probes.runner import Runner
+from .progress_display import SessionProgress, wanted
+from .run_folder import LiveRun, progress_of, read_marker
 from .session import BenchSession, keep, session_of
 from .settings import OPTIONS, Settings
 
@@ -20,7 +38,6 @@ MEASURING = {"record", "record_round", "run_extras", "generations"}  # fixtures 
 
 
 def pytest_addhooks(pluginmanager):
-    from . import hookspecs
     pluginmanager.add_hookspecs(hookspecs)
 
 
@@ -32,7 +49,6 @@ def pytest_sdopt_artifact(config, name, settings):
 
 def build_for(name: str, settings: Settings):
     """Variant `name` built (or found) for the session's model, resolution and cache."""
-    import sdopt
     return sdopt.build(name, settings.model, settings.resolution, settings.cache, rebuild=settings.rebuild)
 
 
@@ -52,7 +68,6 @@ def settings_of(config) -> Settings:
     """The session's settings, parsed on first use (which makes the session's BenchSession); bad values stop the
     session with one clear message."""
     if session_of(config) is None:
-        import sdopt
         given = {option.name: getattr(config.option, option.name) for option in OPTIONS}
         resumed = None
         if config.getoption("resume", None):
@@ -67,7 +82,6 @@ def settings_of(config) -> Settings:
 def _resumed_options(config, given: dict) -> tuple[dict, Path]:
     """The options of the run --resume continues, and its folder; an option given here that differs from them
     is refused."""
-    from .run_folder import read_marker
     value = config.getoption("resume")
     folder = Path(value)
     if not folder.is_dir():
@@ -94,11 +108,9 @@ def pytest_configure(config):
     if not config.option.collectonly:
         _stop_cleanly_on_sigterm()
         config.pluginmanager.register(Journal(config), "sdopt-bench-journal")
-        from .progress_display import SessionProgress, wanted
         if wanted(config):
             config.pluginmanager.register(SessionProgress(config), DISPLAY)
     if session.resumed is not None:  # what the interrupted session's variants used stays in environment.json
-        from .analysis.runs import read_environment
         session.variants_used = read_environment(session.resumed).get("variants", {})
     # pytest-benchmark opens --benchmark-json only at the very end and fails on a missing folder, which
     # would lose the whole session's records: create the folder now.
@@ -112,8 +124,6 @@ class Terminated(KeyboardInterrupt):
 
 
 def _stop_cleanly_on_sigterm() -> None:
-    import signal
-    import threading
     if threading.current_thread() is not threading.main_thread():
         return
 
@@ -135,8 +145,6 @@ def pytest_collection_finish(session):
     measuring = any(MEASURING & set(getattr(item, "fixturenames", ())) for item in session.items)
     if config.option.collectonly or not (measuring or resumed):  # e.g. the project's own tests: no run folder
         return
-    from .analysis.report import new_run_id
-    from .run_folder import LiveRun
     settings = settings_of(config)
     options = dict(settings.options)
     if resumed is not None:
@@ -166,7 +174,6 @@ class Journal:
         folder = session_of(self.config).resumed
         if folder is None:
             return
-        from .run_folder import LiveRun
         # --interleave's warm-up pass records nothing and runs again: the one-time costs of a fresh process
         # (thread pools, page cache) must not land in the first round timed after the resume.
         done = {nodeid for nodeid in LiveRun(folder).finished_tests() if not nodeid.endswith("-warmup]")}
@@ -249,8 +256,6 @@ def _terminal_printer(config):
 @pytest.fixture(scope="session")
 def artifact_for(request, settings):
     """variant name -> artifact folder, built (or found in the cache) on first request."""
-    from sdopt import progress
-    from sdopt.sources import safe_name
     session = session_of(request.config)
     built = session.built
 
@@ -276,7 +281,6 @@ def artifact_for(request, settings):
 def release(loaded: dict) -> None:
     """Drop loaded pipelines now: optimum's OpenVINO parts point back at their pipeline, so without a
     collection these cycles (GBs at real scale) outlive their test and the session runs out of memory."""
-    import gc
     loaded.clear()
     gc.collect()
 
@@ -285,10 +289,6 @@ def release(loaded: dict) -> None:
 def open_for_profile(request, settings, artifact_for):
     """variant name -> a context manager yielding that variant opened with per-layer counters on, released
     on exit: counters cost time, so the latency runners never have them."""
-    from contextlib import contextmanager
-
-    from sdopt.backends import open_variant
-
     @contextmanager
     def opened(name: str):
         loaded = {"variant": open_variant(artifact_for(name), settings.threads, perf_counters=True, compile=False)}
@@ -306,7 +306,6 @@ def runner_for(request, artifact_for, settings):
     """(variant name, fresh=False) -> a loaded, compiled Runner, one at a time to bound memory; the latency
     suite asks for a fresh one every round. What each variant's runtime really uses (read back) and its
     resolved recipe go into the run's environment.json."""
-    from .probes.runner import Runner
     current, used = {}, session_of(request.config).variants_used
     # Compiled models go while the runtimes' modules are whole, also when a session is interrupted, rather than
     # at interpreter exit, where native objects are torn down in no set order.
@@ -328,7 +327,6 @@ def runner_for(request, artifact_for, settings):
 def record(request, settings):
     """record(variant, steps, scheduler, metric, value): one tidy row in this run's records, in the metric's unit
     (bench/metrics.py; a metric with no row there is refused)."""
-    from .metrics import unit_of
     recorder = session_of(request.config).recorder
 
     def add(variant, steps, scheduler, metric, value):
@@ -341,7 +339,6 @@ def record(request, settings):
 def record_round(request, settings):
     """record_round(case, round, metric, value): one round-level value (the unit follows from the metric); the
     run's records of such metrics are derived from these at the session's end."""
-    from .metrics import unit_of
     recorder = session_of(request.config).recorder
 
     def add(case, round_index, metric, value):
@@ -356,9 +353,6 @@ def generations(request, runner_for, settings, tmp_path_factory):
     """(variant, steps, scheduler) -> the quality suite's images and final latents, made once per session.
 
     Every image is saved for the run folder's images/ (and grids), named so the report can pair them."""
-    from contextlib import nullcontext
-
-    from sdopt.backends import capture_unet_inputs
     made, reference_calls = {}, {}
     live = session_of(request.config).live
     image_dir = live.folder / "images" if live else tmp_path_factory.mktemp("images")
@@ -392,7 +386,6 @@ def generations(request, runner_for, settings, tmp_path_factory):
 
 def save_image(image, path: Path) -> None:
     """Staged and renamed, so an interrupted run keeps whole images only."""
-    import os
     staged = path.with_name(f".{path.name}.partial")
     image.save(staged, format="PNG")
     os.replace(staged, path)
@@ -407,13 +400,11 @@ def run_extras(request) -> dict:
 def pytest_sessionstart(session):
     config = session.config
     if not config.option.collectonly and session_of(config) is not None:
-        from .probes.env import machine_state
         session_of(config).machine_start = machine_state(config.option.threads)
 
 
 def _environment(config, final: bool = True) -> dict:
     """The fingerprint, the machine at start and end (final), and what each variant's runtime used."""
-    from .probes.env import fingerprint, machine_state
     session = session_of(config)
     if final and session.machine_end is None:
         session.machine_end = machine_state(config.option.threads)
@@ -435,7 +426,6 @@ def pytest_sessionfinish(session, exitstatus):
     live = session_of(config).live if session_of(config) is not None else None
     if live is None:
         return
-    from .run_folder import progress_of
     benchmark_json = config.getoption("benchmark_json", None)
     if benchmark_json and Path(benchmark_json).is_file():
         live.write_extra("benchmark.json", Path(benchmark_json))
@@ -444,7 +434,6 @@ def pytest_sessionfinish(session, exitstatus):
     complete = found.done >= (found.total or 0) and exitstatus != pytest.ExitCode.INTERRUPTED
     reporter = config.pluginmanager.getplugin("terminalreporter")
     if complete and live.is_empty() and session_of(config).resumed is None:
-        import shutil
         shutil.rmtree(live.folder)  # nothing was measured: no folder, as before anything ran
         return
     live.finish(complete)

@@ -11,10 +11,13 @@ While the bar is up, pytest's per-test output (file names, dots, percentages) is
 summary print as usual once the session ends.
 """
 import io
+import shutil
 import sys
 from contextlib import contextmanager
 
 import pytest
+from _pytest._io import TerminalWriter
+from tqdm import tqdm
 
 from sdopt import progress
 
@@ -50,7 +53,6 @@ def wanted(config) -> bool:
 
 class SessionProgress:
     def __init__(self, config, file=None):
-        from tqdm import tqdm
         tqdm.monitor_interval = 0  # no refresh from tqdm's own thread: only ours may lift the capture
         self.config = config
         self.file = file or Uncaptured(config, sys.__stderr__)
@@ -59,7 +61,6 @@ class SessionProgress:
 
     # --- pytest hooks -------------------------------------------------------------------------------------
     def pytest_collection_finish(self, session):
-        from tqdm import tqdm
         self.bar = tqdm(total=len(session.items), desc="sdopt-bench", unit="test", position=0, leave=True, smoothing=0,
                         ncols=_width(), file=self.file,
                         bar_format="{desc}: {n}/{total} tests {bar} {percentage:3.0f}% [{elapsed}<{remaining}]")
@@ -95,7 +96,6 @@ class SessionProgress:
     # --- for the plugin ----------------------------------------------------------------------------------
     def write(self, line: str) -> None:
         """A line above the bar."""
-        from tqdm import tqdm
         tqdm.write(line, file=self.file)
 
     def _nested_bar(self, what: str, total: int):
@@ -107,7 +107,6 @@ class SessionProgress:
         if reporter is None or self.bar is None:
             yield
             return
-        from _pytest._io import TerminalWriter
         kept = reporter._tw
         reporter._tw = TerminalWriter(io.StringIO())
         try:
@@ -117,7 +116,6 @@ class SessionProgress:
 
 
 def _width() -> int:
-    import shutil
     return min(shutil.get_terminal_size((100, 24)).columns, 120)
 
 

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sdopt
-from sdopt import cache as sdopt_cache, schedulers, sources
+from sdopt import cache as sdopt_cache
+from sdopt import schedulers, sources
 from sdopt.prompts import EVALUATION_PROMPTS
+from sdopt.shapes.world import benchmark_captions
+
+from .probes.quality import load_reference_folder
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,6 @@ class Settings:
         world = source.kind == "shapes"
         prompts = EVALUATION_PROMPTS
         if world:
-            from sdopt.shapes.world import benchmark_captions
             prompts = benchmark_captions()
         if opt["prompts"]:
             path = Path(opt["prompts"])
@@ -175,7 +178,6 @@ class Settings:
             raise sdopt.BadArgument("--seeds needs at least one integer")
         fid_reference = Path(opt["fid_reference"]) if opt["fid_reference"] else None
         if fid_reference is not None:
-            from .probes.quality import load_reference_folder
             load_reference_folder(fid_reference)  # refuse a missing, empty or unreadable folder up front
         quality_prompts = opt["quality_prompts"] or (len(prompts) if world and not opt["prompts"] else 4)
         clip_model = opt["clip_model"] or (str(source.folder / "clip") if world else None)

@@ -11,12 +11,13 @@ from . import backends, progress, recipes, sources
 from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
+from .inputs import VAE_CALIBRATION
 from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext, Method
+from .qat_settings import SHAPES_STEPS
 from .recipes import NOT_IN_KEY, Recipe
-from .training_data import WORLD_DATA
-from .spec import VariantSpec
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
-
+from .spec import VariantSpec
+from .training_data import WORLD_DATA, read_imagefolder
 
 # 2: the manifest lists the artifact's stages, which backends apply (earlier artifacts had marker files instead).
 ARTIFACT_LAYOUT = 2
@@ -78,7 +79,6 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     if method.version > 1:
         material["method_version"] = method.version
     if recipe.vae_decoder != "fp32":
-        from .inputs import VAE_CALIBRATION
         material["vae_calibration"] = VAE_CALIBRATION
     if recipe.runtime != runtime:  # the layer's own tools (not in every key: that would rebuild every variant)
         material["layer_versions"] = library_versions(("openvino-genai", "openvino-tokenizers"))
@@ -135,7 +135,7 @@ def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
     if recipe.training is None:
         return recipe
     training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"),
-                                          steps=recipes.SHAPES_STEPS if source.kind == "shapes" else None)
+                                          steps=SHAPES_STEPS if source.kind == "shapes" else None)
     if source.kind == "shapes" and not training.data:
         training = replace(training, data=WORLD_DATA)  # a model with a world trains on it, not on its own drawings
     if training.data == WORLD_DATA:
@@ -143,6 +143,5 @@ def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
             raise BadArgument(f"data={WORLD_DATA}: only a shapes model has a world to draw training images from; "
                               f"pass an image-caption folder, or leave data out for data-free training")
     elif training.data:
-        from .training_data import read_imagefolder
         read_imagefolder(Path(training.data))  # bad data fails here, before anything is built
     return replace(recipe, training=training)

@@ -1,14 +1,23 @@
 """sdopt list | build | generate: the command-line face of the Python API."""
 import argparse
+import logging
 import sys
 import time
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from . import recipes, schedulers, sources
+from .artifacts import library_versions, link_copy
+from .backends import check_guidance, check_steps, open_variant
 from .build import build
-from .cache import HELP as CACHE_HELP, Cache
+from .cache import HELP as CACHE_HELP
+from .cache import Cache
+from .cache_prune import prunable
 from .errors import SdoptError
-from .sources import parse_resolution
+from .shapes.train import ShapesTraining, train_shapes, with_seed
+from .shapes.world import write_imagefolder
+from .sources import parse_resolution, resolve
 from .spec import VariantSpec
 
 
@@ -93,8 +102,6 @@ def main(argv=None) -> int:
 
 def _quiet_libraries() -> None:
     """Library chatter (safety-checker notices, tracer warnings) buries the one line a user wants."""
-    import logging
-    import warnings
     warnings.filterwarnings("ignore")
     for name in ("diffusers", "transformers", "optimum", "nncf"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -111,8 +118,6 @@ def _list(args) -> int:
 
 
 def _cache(args) -> int:
-    from .artifacts import library_versions
-    from .cache_prune import prunable
     cache = Cache(args.cache)
     entries = cache.entries()
     if args.cache_command == "list":
@@ -143,7 +148,6 @@ def _build(args) -> int:
 
 
 def _generate(args) -> int:
-    from .backends import check_guidance, check_steps, open_variant
     schedulers.check(args.scheduler)
     check_steps(args.steps)
     guidance = _source(args.model).default_guidance if args.guidance is None else check_guidance(args.guidance)
@@ -166,14 +170,12 @@ def _generate(args) -> int:
 
 
 def _source(model):
-    from .sources import resolve
     return resolve(model)
 
 
 def _qat(args) -> int:
     """The ov-int8-qat variant with the given settings, built through the cache (so an interrupted run
     resumes from its last checkpoint when the same command is run again), then linked into --out."""
-    from .artifacts import link_copy
     options = {"steps": args.steps, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
                "accumulation": args.accumulation, "distillation_weight": args.distillation_weight,
                "task_weight": args.task_weight, "checkpoint_every": args.checkpoint_every, "seed": args.seed,
@@ -198,9 +200,6 @@ def _qat(args) -> int:
 
 
 def _train_shapes(args) -> int:
-    from dataclasses import replace
-
-    from .shapes.train import ShapesTraining, train_shapes, with_seed
     settings = with_seed(ShapesTraining(), args.seed)
     steps = {stage: getattr(args, f"{stage}_steps") for stage in ("clip", "vae", "unet")}
     for stage, value in steps.items():
@@ -218,7 +217,6 @@ def _train_shapes(args) -> int:
 
 
 def _shapes_data(args) -> int:
-    from .shapes.world import write_imagefolder
     if args.count < 1:
         raise SdoptError(f"--count {args.count}: at least 1")
     if args.out.exists():

@@ -1,9 +1,13 @@
 """Conversion of a diffusers pipeline folder to OpenVINO IR with static shapes, via optimum-intel."""
+import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import families
+from .deepcache import STEP_FEATURE, FullUNet, ShallowUNet
+from .ir import replace_ir
 
 
 class UNetCall(torch.nn.Module):
@@ -31,8 +35,6 @@ def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> N
 
 
 def _traced(module, example: dict):
-    import warnings
-
     import openvino as ov
     from openvino.frontend.pytorch.ts_decoder import TorchScriptPythonDecoder
     with torch.no_grad(), warnings.catch_warnings():
@@ -49,7 +51,6 @@ def _traced(module, example: dict):
 
 def _example_inputs(reference) -> dict:
     """Inputs of the reference IR's names and static shapes (timesteps as integers)."""
-    import numpy as np
     example = {}
     for port in reference.inputs:
         shape = tuple(port.get_partial_shape().to_shape())
@@ -64,8 +65,6 @@ def convert_step_graphs(unet, branch: int, reference_ir: Path, full_out: Path, s
     keeps its inputs and first output, so the pipeline can still run it alone, and adds the feature."""
     import openvino as ov
 
-    from .deepcache import STEP_FEATURE, FullUNet, ShallowUNet
-    from .ir import replace_ir
     reference = ov.Core().read_model(reference_ir)
     example = _example_inputs(reference)
     shapes = {port.get_any_name(): port.get_partial_shape() for port in reference.inputs}
@@ -91,7 +90,6 @@ def convert_unet(module, reference_ir: Path, out: Path, int8_weights: bool = Fal
     FakeQuantize ops as int8 constants."""
     import openvino as ov
 
-    from .ir import replace_ir
     if not hasattr(module, "unet"):
         module = UNetCall(module)
     reference = ov.Core().read_model(reference_ir)

@@ -5,9 +5,11 @@ import numpy as np
 
 from . import families, progress
 from .artifacts import without_token_merging
+from .backends import capture_shallow_inputs, capture_unet_inputs, open_variant
 from .cache import Cache
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
-from .training_data import WORLD_DATA
+from .shapes.world import calibration_captions, write_imagefolder
+from .training_data import WORLD_DATA, encode, read_imagefolder, write_teacher_images
 
 WORLD_IMAGES = 2048  # QAT's training set on a shapes model: 2048 of its world's training pairs
 WORLD_VERSION = 1  # bump when the world draws differently, so cached training sets are redrawn
@@ -17,7 +19,6 @@ def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, sc
                        guidance_scale: float | None = None, graph: str = "unet"):
     """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees. `graph`: "unet", or
     with step caching "unet_shallow", whose calls also carry the cached feature."""
-    from .backends import capture_shallow_inputs, capture_unet_inputs
     with (capture_unet_inputs if graph == "unet" else capture_shallow_inputs)(variant) as calls, \
             progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
@@ -32,7 +33,6 @@ def calibration_prompts(count: int, world: bool = False) -> list[str]:
     """Generic prompts, or on a model with a world (shapes) its training captions: calibration should see the
     activations the model meets when asked what it was trained for."""
     if world:
-        from .shapes.world import calibration_captions
         return calibration_captions(count)
     return list(CALIBRATION_PROMPTS[:count])
 
@@ -52,7 +52,6 @@ def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = Fa
         material["graph"] = graph
 
     def record(out: Path) -> None:
-        from .backends import open_variant
         with progress.stage(f"recording UNet inputs from {len(prompts)} calibration prompts x "
                             f"{recipe.calibration_steps} steps"):
             samples = record_unet_inputs(open_variant(base), prompts, recipe.calibration_steps, *size,
@@ -76,7 +75,6 @@ VAE_CALIBRATION = {"prompts": 8, "steps": 10}
 def vae_calibration_samples(base: Path, size, world: bool, guidance_scale: float) -> list:
     """The VAE decoder's inputs as the base variant's pipeline hands them to it: final latents over the VAE's
     scaling factor, one per calibration prompt."""
-    from .backends import open_variant
     variant = open_variant(base)
     scaling = float(variant.pipe.vae.config.scaling_factor)
     prompts = calibration_prompts(VAE_CALIBRATION["prompts"], world)
@@ -93,10 +91,8 @@ def vae_calibration_samples(base: Path, size, world: bool, guidance_scale: float
 
 def training_examples(torch_folder: Path, training, size, cache: Cache):
     """Latents and caption embeddings of the training images: a user folder, or (data-free) teacher images."""
-    from .training_data import encode, read_imagefolder, write_teacher_images
     folder = Path(training.data) if training.data and training.data != WORLD_DATA else None
     if training.data == WORLD_DATA:
-        from .shapes.world import write_imagefolder
         material = {"world": "shapes", "images": WORLD_IMAGES, "seed": training.seed, "version": WORLD_VERSION}
 
         def render(out: Path) -> None:
@@ -110,7 +106,6 @@ def training_examples(torch_folder: Path, training, size, cache: Cache):
                     "resolution": list(size), "seed": training.seed}
 
         def draw(out: Path) -> None:
-            from .backends import open_variant
             with progress.stage(f"data-free mode: the FP32 teacher draws {count} training images "
                                 f"({training.data_free_steps} steps each)"):
                 write_teacher_images(open_variant(torch_folder), prompts, training.data_free_steps, size, out,

@@ -11,6 +11,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable
 
+from tqdm import tqdm
+
 _sink: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
 
 
@@ -63,7 +65,6 @@ class TerminalBar:
     """tqdm's bar (kept by the libraries already installed: diffusers and transformers draw theirs with it)."""
 
     def __init__(self, what: str, total: int, position: int = 0, file=None, ncols: int | None = None):
-        from tqdm import tqdm
         self.bar = tqdm(total=total, desc=what, position=position, leave=False, dynamic_ncols=ncols is None,
                         ncols=ncols, smoothing=0, file=file or sys.__stderr__)
 

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from . import int8_policy, progress
 from .errors import BadArgument
 from .export import UNetCall, convert_unet
-from .recipes import Recipe, Training
+from .nncf_extension import ensure_nncf_extension
+from .qat_settings import Training
 from .training_data import Examples
 
 LOG = "training_log.csv"
@@ -31,9 +32,8 @@ LOG_FIELDS = ("step", "loss", "task_loss", "distillation_loss", "validation_loss
 KEEP_CHECKPOINTS = 2
 
 
-def quantize_for_training(unet, calibration: list, recipe: Recipe) -> torch.nn.Module:
+def quantize_for_training(unet, calibration: list, recipe) -> torch.nn.Module:
     """The UNet with NNCF fake quantizers, initialized on the same calibration inputs as PTQ."""
-    from .nncf_extension import ensure_nncf_extension
     ensure_nncf_extension()
     data = [tuple(torch.from_numpy(s[k]) for k in ("sample", "timestep", "encoder_hidden_states"))
             for s in calibration]

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Callable
 
 from . import families
+from .backends.base import check_size
 from .errors import BadArgument, ModelNotFound
+from .shapes.manifest import MANIFEST, read_manifest, verify
+from .shapes.model import GUIDANCE
 
 # Bump when a built-in architecture's construction changes, so cached sources are rebuilt.
 BUILTIN_VERSION = 1
@@ -64,7 +67,6 @@ class Source:
         if self.kind == "builtin":
             return {"builtin": self.spec, "version": BUILTIN_VERSION, "seed": SEED}
         if self.kind == "shapes":  # the files the manifest hashes (checked on load); what it records may grow
-            from .shapes.manifest import read_manifest
             files = json.dumps(read_manifest(self.folder)["files"], sort_keys=True)
             return {"shapes_files_sha256": hashlib.sha256(files.encode()).hexdigest()}
         return {"folder_sha256": hash_folder(self.folder)}
@@ -73,7 +75,6 @@ class Source:
     def default_guidance(self) -> float:
         """The guidance scale the model samples with unless told otherwise: its own where it has one."""
         if self.kind == "shapes":
-            from .shapes.model import GUIDANCE
             return GUIDANCE
         return self.family.default_guidance
 
@@ -85,7 +86,6 @@ class Source:
 
 def parse_resolution(value, source: Source | None = None) -> tuple[int, int]:
     """`512`, `512x768`, (h, w) or None (the source's native size) -> (height, width)."""
-    from .backends.base import check_size
     if value in (None, "", "native"):
         if source is None:
             raise BadArgument("a resolution is needed")
@@ -136,7 +136,6 @@ def resolve(spec: str) -> Source:
 
 def _is_shapes_model(folder: Path) -> bool:
     """A manifest that names the shapes model, or one too damaged to say (then the check refuses it)."""
-    from .shapes.manifest import MANIFEST
     path = folder / MANIFEST
     if not path.is_file():
         return False
@@ -148,7 +147,6 @@ def _is_shapes_model(folder: Path) -> bool:
 
 def _shapes(spec: str, folder: Path) -> Source:
     """A shapes model, shipped or trained by the user: its files must match the manifest's hashes."""
-    from .shapes.manifest import verify
     verify(folder)
     return Source(spec, "shapes", folder)
 

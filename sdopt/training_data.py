@@ -8,7 +8,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from . import progress
 from .errors import BadArgument
@@ -71,7 +73,6 @@ def write_teacher_images(teacher, prompts: list[str], steps: int, size: tuple[in
 
 def encode(pipe, pairs: list[tuple[Path, str]], size: tuple[int, int]) -> Examples:
     """Latents (VAE mean, deterministic) and text embeddings with a diffusers pipeline's own encoders."""
-    from PIL import Image
     latents, embeddings = [], []
     with torch.inference_mode():
         for path, text in pairs:
@@ -102,6 +103,5 @@ def _center_crop(image, size: tuple[int, int]):
 
 
 def _to_tensor(image) -> torch.Tensor:
-    import numpy as np
     array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)

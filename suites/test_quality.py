@@ -8,8 +8,18 @@ import torch
 
 import sdopt
 from bench.conventions import REFERENCE
-from bench.probes.quality import (SmallSampleWarning, clip_score, distribution_distance, fidelity,
-                                  load_reference_folder, prediction_error, to_tensor)
+from bench.probes.adherence import paired_change, summarize
+from bench.probes.quality import (
+    SmallSampleWarning,
+    clip_score,
+    distribution_distance,
+    fidelity,
+    load_reference_folder,
+    prediction_error,
+    to_tensor,
+)
+from sdopt.recipes import RUNTIME_LAYERS, without_option
+from sdopt.shapes.world import parse, truth_image
 
 
 def _images(generated):
@@ -28,7 +38,6 @@ def test_fidelity_and_distribution(case, settings, generations, record):
     if settings.fid_reference:
         real = load_reference_folder(settings.fid_reference, settings.resolution)
     elif settings.world:  # what the world itself draws for the same prompts and seeds (those it can draw)
-        from sdopt.shapes.world import parse, truth_image
         generated = generations(case.variant, case.steps, case.scheduler)
         drawable = [index for index, (prompt, *_) in enumerate(generated) if parse(prompt) is not None]
         real = to_tensor([truth_image(generated[i][0], generated[i][1]) for i in drawable])
@@ -49,7 +58,6 @@ def test_fidelity_and_distribution(case, settings, generations, record):
 def test_runtime_fidelity(case, generations, record):
     """A variant on a runtime that opens another runtime's artifact (OpenVINO GenAI over the OpenVINO IRs)
     against the same artifact on the Python pipeline, from the same latents: what the runtime alone changes."""
-    from sdopt.recipes import RUNTIME_LAYERS, without_option
     recipe = sdopt.get_recipe(case.variant)
     if recipe.runtime not in RUNTIME_LAYERS:
         pytest.skip(f"{case.variant} runs on the runtime its artifact is built for")
@@ -90,10 +98,8 @@ def test_prompt_adherence(case, settings, generations, record):
     the share right per attribute and all at once, with a 95% interval from the number of images."""
     if not settings.world:
         pytest.skip("prompt adherence is scored on a shapes model's world: run with --model shapes")
-    from bench.probes.adherence import summarize
     generated = generations(case.variant, case.steps, case.scheduler)
     by_kind = {"single": [], "pair": []}
-    from sdopt.shapes.world import parse
     not_scorable = 0
     for prompt, _, image, _ in generated:
         parsed = parse(prompt)
@@ -103,7 +109,6 @@ def test_prompt_adherence(case, settings, generations, record):
             by_kind[parsed.kind].append((parsed, np.asarray(image)))
     record(case.variant, case.steps, case.scheduler, "adherence_not_scorable", not_scorable)
     if case.variant != REFERENCE:  # the same prompts and seeds as the reference's: a paired comparison
-        from bench.probes.adherence import paired_change
         reference = generations(REFERENCE, case.steps, case.scheduler)
         change = paired_change([prompt for prompt, *_ in generated], [np.asarray(image) for _, _, image, _ in reference],
                                [np.asarray(image) for _, _, image, _ in generated])

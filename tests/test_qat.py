@@ -12,12 +12,13 @@ import torch.nn.functional as F
 
 import sdopt
 from sdopt import recipes
-from sdopt.spec import split
 from sdopt.build import for_source
-from sdopt.inputs import calibration_samples, training_examples
 from sdopt.cache import read_manifest
 from sdopt.errors import BadArgument
+from sdopt.inputs import calibration_samples, training_examples
+from sdopt.qat_settings import BUILTIN_STEPS
 from sdopt.sources import resolve
+from sdopt.spec import split
 
 SIZE = (128, 128)
 
@@ -206,7 +207,7 @@ def test_qat_variant_is_int8_and_keeps_the_pipeline_interface(tiny_artifacts):
         [(p.get_any_name(), p.get_partial_shape()) for p in reference.inputs]
     assert model.outputs[0].get_any_name() == "out_sample"
     log = (folder / "training_log.csv").read_text().splitlines()
-    assert log[0].startswith("step,loss") and len(log) == recipes.BUILTIN_STEPS + 1
+    assert log[0].startswith("step,loss") and len(log) == BUILTIN_STEPS + 1
     assert json.loads((folder / "training.json").read_text())["settings"]["task_weight"] == 0.0
 
 

@@ -3,9 +3,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
+from PIL import Image, ImageDraw
 
 from .frontier import pareto_front
-
 
 MAX_GRIDS = 12  # per (steps, scheduler)
 
@@ -117,7 +117,6 @@ def _save(figure, axis, out: Path) -> Path:
 
 def image_grids(image_dir: Path, table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """One grid per (steps, scheduler, prompt, seed): variants side by side, captioned with latency and PSNR."""
-    from PIL import Image, ImageDraw
     groups = defaultdict(dict)
     for path in sorted(Path(image_dir).glob("*.png")):
         variant, run, sample = path.stem.split("__")

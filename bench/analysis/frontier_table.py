@@ -18,12 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .markdown import print_table, table as markdown_table
+from bench.analysis.figures import frontier_plot
+
+from .markdown import print_table
+from .markdown import table as markdown_table
 from .report import formatted, summary_table
 from .runs import read_records, read_rounds
 from .thresholds import load_thresholds
 from .verdict import EDGE_HOLDS, HOLDS, REFERENCE_VERDICT, verdicts
-
 
 
 def quality_records(runs: list[Path]):
@@ -57,7 +59,6 @@ def _coverage(speed, name: str) -> str:
 
 def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: Path | None = None,
           repeat: Path | None = None) -> str:
-
     quality_runs = [quality_runs] if isinstance(quality_runs, Path) else list(quality_runs)
     speed, steps = speed_summary(speed_run)
     second = speed_summary(repeat)[0] if repeat is not None else None
@@ -93,7 +94,6 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
     projected = ", projected" if steps != {20} else ""
     projected_50 = ", projected" if steps != {50} else ""
     if plot is not None:
-        from bench.analysis.figures import frontier_plot
         points = pd.DataFrame({"variant": variants, "e2e20_s": [speed.at[v, "e2e20_s"] for v in variants],
                                "adherence": [quality.at[v, "adherence"] if v in quality.index else None
                                              for v in variants],

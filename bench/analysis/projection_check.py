@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
+import sdopt
+from bench.probes.runner import Runner
+from bench.settings import Settings
+
 from .markdown import table
 from .projection import projected_seconds
 from .runs import read_environment, read_rounds
-
 
 
 def projections(run: Path, steps: int):
@@ -40,8 +43,6 @@ def bracketed(variant: str, settings, scheduler: str, run_steps: int, steps: int
     """(projections from the two generations at `run_steps` around the direct one, the direct seconds at `steps`)
     after a fresh load and a warm-up generation: the latency suite's prompt and seed, the run's guidance and
     threads."""
-    import sdopt
-    from bench.probes.runner import Runner
     guidance = (env.get("generation") or {}).get("guidance_scale", settings.guidance)
     artifact = sdopt.build(variant, settings.model, settings.resolution, settings.cache)
     runner = Runner(artifact, env.get("threads_used"), guidance)
@@ -71,8 +72,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    import sdopt
-    from bench.settings import Settings
     try:
         settings = Settings.parse(model=args.model, resolution=args.resolution)
         found = projections(args.run, args.steps)

@@ -1,5 +1,6 @@
 """Turn tidy records into a run folder: records.csv, environment.json and a summary shaped like the
 reference's table (latency, speedup against torch-fp32, peak memory, footprint and its ratio)."""
+import html
 import json
 import os
 import shutil
@@ -10,10 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from .. import metrics
+from ..conventions import MIN_FID_SAMPLES
+from ..conventions import REFERENCE as BASELINE
+from .figures import image_grids, loss_curves, tradeoff_plot
+from .headline import headline
 from .journal import progress_of
 from .markdown import table as markdown_table
 from .runs import read_environment, read_records, read_rounds
-from ..conventions import MIN_FID_SAMPLES, REFERENCE as BASELINE
 from .stats import MIN_REPLICATES, median_interval
 
 RUN_KEYS = ["model", "resolution", "steps", "scheduler"]
@@ -231,7 +235,6 @@ def render_summary(run: Path) -> str:
     if records.empty:
         text += "No measurements were recorded.\n"
     else:
-        from .headline import headline
         table = summary_table(records, read_rounds(run))
         text += headline(table, records, formatted(table)) + "## All measurements\n\n" + markdown(table)
     text += adherence_section(records) if not records.empty else ""
@@ -261,7 +264,6 @@ def warnings_section(records: pd.DataFrame) -> str:
 
 def render_figures(run: Path) -> dict:
     """tradeoff.png, grids/ and report.html in the run folder; returns what was written."""
-    from .figures import image_grids, loss_curves, tradeoff_plot
     run = Path(run)
     records = read_records(run)
     table = summary_table(records, read_rounds(run)) if not records.empty else pd.DataFrame()
@@ -292,7 +294,6 @@ def render_figures(run: Path) -> dict:
 
 
 def _escape(text: str) -> str:
-    import html
     return html.escape(text)
 
 

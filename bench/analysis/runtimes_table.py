@@ -12,7 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .markdown import print_table, table as markdown_table
+from sdopt.recipes import layered_counterpart
+
+from .markdown import print_table
+from .markdown import table as markdown_table
 from .runs import read_records, read_rounds
 from .stats import median_interval
 
@@ -20,7 +23,6 @@ from .stats import median_interval
 def counterpart(variant: str) -> str | None:
     """The variant a layered runtime's copy (GenAI's) was made from, named as the suites name it (None for any
     other variant)."""
-    from sdopt.recipes import layered_counterpart
     return layered_counterpart(variant)
 
 

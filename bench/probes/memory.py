@@ -16,6 +16,7 @@ from pathlib import Path
 
 from memory_profiler import memory_usage
 
+from sdopt.backends import open_variant
 
 
 def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
@@ -36,7 +37,6 @@ def peak_rss(artifact: Path, prompt: str, steps: int, scheduler: str, seed: int,
 
 
 def _child(artifact, prompt, steps, scheduler, seed, height, width, threads, guidance_scale) -> None:
-    from sdopt.backends import open_variant
     # The floor every runtime here stands on: Python with torch and the runtimes imported, before any model. A
     # C++ deployment of GenAI would not carry it.
     imported = process_status().get("VmRSS", 0) / 1024

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from ..conventions import MIN_FID_SAMPLES
@@ -186,7 +187,6 @@ def shared_inception() -> InceptionFeatures:
 
 def load_reference_folder(folder: Path, size: tuple[int, int] | None = None) -> torch.Tensor:
     """A user's folder of real images for FID (--fid-reference), resized to the generated size."""
-    from PIL import Image
     folder = Path(folder)
     if not folder.is_dir():
         raise QualityError(f"--fid-reference {folder} is not a folder of images")

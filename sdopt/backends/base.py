@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from .. import families, schedulers
 from ..cache import verify
-from ..deepcache import STEP_FEATURE
+from ..deepcache import STEP_FEATURE, StepCache, check_deepcache, is_full_step
 from ..errors import BadArgument, CorruptArtifact
 
 
@@ -165,7 +166,6 @@ class Variant:
     def unet_calls(self, scheduler: str, steps: int) -> tuple[int, int]:
         """(UNet calls, of which full) a generation of `steps` steps makes with `scheduler`: schedulers may add
         calls (PNDM's warm-up step), and step caching runs the full UNet only on its schedule."""
-        from ..deepcache import is_full_step
         check_steps(steps)
         made = schedulers.make(scheduler, self._own_scheduler)
         made.set_timesteps(steps, device="cpu")
@@ -229,7 +229,6 @@ class Variant:
         caching, which skips parts of the UNet on some steps) runs `own_loop` instead; the UNet call points and
         `step_end(pipe, step, timestep, {"latents": ...})` after every step keep timing and capture working."""
         if self.step_cache:
-            from ..deepcache import StepCache, check_deepcache
             check_deepcache(self.step_cache["interval"], self.step_cache["branch"], steps=steps)
             full, shallow = self.step_graphs
             cache = StepCache(full, shallow, self.step_cache["interval"])
@@ -282,7 +281,6 @@ def _wrapped(points: dict, wrap):
 
 
 def _numpy(value):
-    import numpy as np
     return np.array(value.detach().numpy() if hasattr(value, "detach") else value)
 
 

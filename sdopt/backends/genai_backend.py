@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
-from .. import schedulers
+from .. import families, schedulers
 from ..errors import BadArgument
 from ..ir import IR
-from .. import families
 from .base import Generation, Variant
 from .openvino_backend import READ_BACK, ov_config
 
@@ -164,7 +164,6 @@ class GenAIVariant(Variant):
         """One image through GenAI's own loop. `wrap` cannot reach inside it: the returned Generation carries the
         parts' seconds as GenAI measured them instead. The final latents come from GenAI's step callback."""
         import openvino_genai
-        from PIL import Image
         guidance_scale = self.check_call(steps, guidance_scale, height, width)
         if self._scheduler_in_use != scheduler:
             self.pipe.set_scheduler(self._genai_scheduler(scheduler))

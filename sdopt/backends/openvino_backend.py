@@ -3,6 +3,7 @@ import numpy as np
 import torch
 
 from ..deepcache import SHALLOW_UNET, STEP_FEATURE
+from ..ir import IR
 from .base import Variant
 
 # Read back from every compiled component: what the runtime really uses, whatever was asked for.
@@ -43,7 +44,6 @@ class OpenVINOVariant(Variant):
             self.step_graphs[1].compile()
 
     def _step_graphs(self) -> tuple:
-        from ..ir import IR
         return FullGraph(self.pipe.unet), ShallowGraph(self.folder / SHALLOW_UNET / IR, self.config)
 
     def settings_in_force(self) -> dict:

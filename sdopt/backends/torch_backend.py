@@ -2,6 +2,9 @@
 import numpy as np
 import torch
 
+from ..deepcache import FullUNet, ShallowUNet
+from ..todo import apply_todo
+from ..tome import apply_tome
 from .base import Variant
 
 
@@ -9,8 +12,6 @@ class TorchVariant(Variant):
     runtime = "torch"
 
     def _load(self, perf_counters: bool):
-        from ..todo import apply_todo
-        from ..tome import apply_tome
         torch.set_num_threads(self.threads)
         self.config = {"torch_threads": self.threads}
         pipe = self.family.load_torch(self.folder)
@@ -21,7 +22,6 @@ class TorchVariant(Variant):
         return pipe
 
     def _step_graphs(self) -> tuple:
-        from ..deepcache import FullUNet, ShallowUNet
         branch = self.step_cache["branch"]
         return FullUNet(self.pipe.unet, branch), ShallowUNet(self.pipe.unet, branch)
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Callable
 
+from ..tokenizer import MAX_LENGTH, write_tokenizer
 from .base import Architecture, Family
 
 _ATTN_DOWN, _ATTN_UP = "CrossAttnDownBlock2D", "CrossAttnUpBlock2D"
@@ -38,7 +39,6 @@ def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from ..tokenizer import MAX_LENGTH, write_tokenizer
 
     arch = family.builtins[name]
     tokenizer = write_tokenizer(out / "_vocab")

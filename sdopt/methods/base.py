@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
 
+from ..artifacts import torch_artifact_of
 from ..cache import Cache
 
 
@@ -81,17 +82,17 @@ class StageOptions:
         """Why the recipe cannot generate in `steps` steps (None: it can)."""
         return None
 
+    def patch(self, unet) -> None:
+        """Rewrite the torch UNet before a stage converts or trains it (the token stages); most leave it."""
+
 
 def token_patched_unet(ctx: BuildContext):
     """The base's torch UNet with the recipe's token merging or token downsampling applied: what every stage that
     converts the UNet (ToMe, ToDo, step caching, QAT) starts from, so the patch is in whatever it makes."""
     from diffusers import UNet2DConditionModel
 
-    from ..artifacts import torch_artifact_of
-    from . import todo, tome  # stage modules import this one
     unet = UNet2DConditionModel.from_pretrained(torch_artifact_of(ctx.base) / "unet").eval()
-    for stage in (tome, todo):
-        options = ctx.recipe.options_of(stage.Options)
+    for options in ctx.recipe.stage_options:
         if options.active():
-            stage.patch(unet, options)
+            options.patch(unet)
     return unet

@@ -7,6 +7,7 @@ from .. import progress
 from ..artifacts import link_copy, torch_artifact_of
 from ..deepcache import SHALLOW_UNET, branches, branches_of_config, check_deepcache
 from ..errors import BadArgument
+from ..export import convert_step_graphs
 from ..ir import IR
 from .base import BuildContext, Method, StageOptions, token_patched_unet
 from .todo import check_todo_grid
@@ -54,7 +55,6 @@ def deepcache_torch(ctx: BuildContext) -> None:
 def deepcache_openvino(ctx: BuildContext) -> None:
     """Two IRs from the base's torch UNet (token-merged as the recipe says): the full UNet, which also returns the
     cached feature, in place of the pipeline's UNet, and the shallow branch under unet_shallow/."""
-    from ..export import convert_step_graphs
     recipe = ctx.recipe
     unet = token_patched_unet(ctx)
     check_deepcache(recipe.cache_interval, recipe.cache_branch, branches(unet))

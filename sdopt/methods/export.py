@@ -2,11 +2,11 @@
 OpenVINO IR with static shapes ("export")."""
 from .. import progress
 from ..errors import ModelNotFound
+from ..export import export_openvino, save_torch_fp32
 from .base import BuildContext, Method
 
 
 def torch_fp32(ctx: BuildContext) -> None:
-    from ..export import save_torch_fp32
     try:
         with progress.stage("loading and saving the PyTorch FP32 pipeline"):
             save_torch_fp32(ctx.source_folder, ctx.out)
@@ -15,7 +15,6 @@ def torch_fp32(ctx: BuildContext) -> None:
 
 
 def openvino_fp32(ctx: BuildContext) -> None:
-    from ..export import export_openvino
     with progress.stage(f"converting every component to OpenVINO IR (static {ctx.size[0]}x{ctx.size[1]})"):
         export_openvino(ctx.base, ctx.out, *ctx.size)
 

@@ -2,7 +2,9 @@
 tokenizer as an OpenVINO model). Put over any OpenVINO variant asked for with runtime=genai."""
 from .. import progress
 from ..artifacts import link_copy
+from ..backends.genai_backend import TOKENIZER_IR, layout_problems, standard_unet_problem
 from ..errors import BadArgument
+from ..export import export_tokenizer
 from ..ir import IR
 from .base import BuildContext, Method
 
@@ -11,8 +13,6 @@ LAYER = "genai-files"  # not a recipe's method
 
 def genai_files(ctx: BuildContext) -> None:
     """A variant GenAI cannot drive is refused before anything is written."""
-    from ..backends.genai_backend import TOKENIZER_IR, layout_problems, standard_unet_problem
-    from ..export import export_tokenizer
     problems = layout_problems(ctx.base)
     if not problems:
         problems = list(filter(None, [standard_unet_problem(ctx.base / "unet" / IR)]))

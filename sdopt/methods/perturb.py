@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from .. import progress
 from ..artifacts import link_copy
 from ..ir import IR, replace_ir
+from ..perturb import perturb_weights
 from .base import BuildContext, Method, StageOptions
 
 
@@ -21,7 +22,6 @@ class Options(StageOptions):
 def perturb(ctx: BuildContext) -> None:
     import openvino as ov
 
-    from ..perturb import perturb_weights
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"adding {ctx.recipe.noise:.0%} noise to the UNet weights (a control variant)"):
         model = perturb_weights(ov.Core().read_model(ctx.base / "unet" / IR), ctx.recipe.noise)

@@ -8,6 +8,7 @@ from ..deepcache import SHALLOW_UNET
 from ..inputs import calibration_samples
 from ..ir import IR, replace_ir
 from ..isa import has_int8_dot_product
+from ..quantize import quantize_unet
 from .base import BuildContext, Method, StageOptions
 
 
@@ -41,7 +42,6 @@ CALIBRATION = Options.names()
 def ptq(ctx: BuildContext) -> None:
     import openvino as ov
 
-    from ..quantize import quantize_unet
     link_copy(ctx.base, ctx.out)
     graphs = ["unet"] + ([SHALLOW_UNET] if any(s["stage"] == "deepcache" for s in stages_of(ctx.base)) else [])
     for graph in graphs:

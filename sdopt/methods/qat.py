@@ -8,6 +8,7 @@ from ..artifacts import link_copy, torch_artifact_of
 from ..cache import key_of
 from ..inputs import calibration_samples, training_examples
 from ..ir import IR
+from ..qat import LOG, Trainer, export_student, quantize_for_training
 from .base import BuildContext, Method, token_patched_unet
 from .ptq import CALIBRATION
 
@@ -15,7 +16,6 @@ from .ptq import CALIBRATION
 def qat(ctx: BuildContext) -> None:
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
-    from ..qat import LOG, Trainer, export_student, quantize_for_training
     recipe, training = ctx.recipe, ctx.recipe.training
     torch_folder = torch_artifact_of(ctx.base)
     calibration = calibration_samples(ctx.base, recipe, ctx.size, ctx.cache, ctx.world, ctx.guidance)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from .. import progress
 from ..artifacts import link_copy
 from ..errors import BadArgument
+from ..export import convert_unet
 from ..ir import IR
 from ..todo import apply_todo, check_grid, check_todo
 from .base import BuildContext, Method, StageOptions, token_patched_unet
@@ -33,9 +34,8 @@ class Options(StageOptions):
     def carried(base) -> bool:
         return uses_tokens(base)
 
-
-def patch(unet, options: Options) -> None:
-    apply_todo(unet, **options.values())
+    def patch(self, unet) -> None:
+        apply_todo(unet, **self.values())
 
 
 def todo_torch(ctx: BuildContext) -> None:
@@ -44,7 +44,6 @@ def todo_torch(ctx: BuildContext) -> None:
 
 
 def todo_openvino(ctx: BuildContext) -> None:
-    from ..export import convert_unet
     unet = token_patched_unet(ctx)
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"converting the UNet with token downsampling (factor {ctx.recipe.todo_factor}) to "

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from .. import progress
 from ..artifacts import link_copy
+from ..export import convert_unet
 from ..ir import IR
 from ..tome import apply_tome, check_tome
 from .base import BuildContext, Method, StageOptions, token_patched_unet
@@ -30,9 +31,8 @@ class Options(StageOptions):
     def carried(base) -> bool:
         return uses_tokens(base)
 
-
-def patch(unet, options: Options) -> None:
-    apply_tome(unet, **options.values())
+    def patch(self, unet) -> None:
+        apply_tome(unet, **self.values())
 
 
 def tome_torch(ctx: BuildContext) -> None:
@@ -41,7 +41,6 @@ def tome_torch(ctx: BuildContext) -> None:
 
 
 def tome_openvino(ctx: BuildContext) -> None:
-    from ..export import convert_unet
     unet = token_patched_unet(ctx)
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"converting the UNet with token merging (ratio {ctx.recipe.tome_ratio}) to OpenVINO IR"):

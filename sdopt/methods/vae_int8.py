@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from .. import progress
 from ..artifacts import link_copy
 from ..errors import BadArgument
+from ..inputs import VAE_CALIBRATION, vae_calibration_samples
 from ..ir import IR, replace_ir
+from ..quantize import quantize_vae_decoder
 from .base import BuildContext, Method, StageOptions
 
 LAYER = "vae-decoder-int8"  # not a recipe's method: build() puts it over a variant asked for with the option
@@ -29,8 +31,6 @@ class Options(StageOptions):
 def vae_decoder_int8(ctx: BuildContext) -> None:
     import openvino as ov
 
-    from ..inputs import VAE_CALIBRATION, vae_calibration_samples
-    from ..quantize import quantize_vae_decoder
     samples = vae_calibration_samples(ctx.base, ctx.size, ctx.world, ctx.guidance)
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"NNCF int8 quantization of the VAE decoder on {len(samples)} final latents "

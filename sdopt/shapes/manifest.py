@@ -7,7 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..artifacts import library_versions
 from ..errors import CorruptArtifact
+from ..isa import cpu_info, detected_class
 
 MANIFEST = "manifest.json"
 
@@ -27,8 +29,6 @@ def _sha256(path: Path) -> str:
 
 
 def write_manifest(folder: Path, info: dict) -> dict:
-    from ..artifacts import library_versions
-    from ..isa import cpu_info, detected_class
     manifest = {**info, "versions": library_versions(), "machine": {**cpu_info(), "isa": detected_class()},
                 "files": file_hashes(folder)}
     (Path(folder) / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str) + "\n")

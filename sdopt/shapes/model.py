@@ -8,6 +8,8 @@ float16, and torch-fp32 must be float32.
 """
 from pathlib import Path
 
+from ..families import STABLE_DIFFUSION as family
+from ..tokenizer import write_tokenizer as write
 from . import world
 
 TEXT = dict(vocab_size=None, hidden_size=128, intermediate_size=384, num_hidden_layers=4, num_attention_heads=4,
@@ -36,7 +38,6 @@ CONTEXT = TEXT["max_position_embeddings"]  # the longest caption is 10 tokens; S
 def write_tokenizer(folder: Path):
     from transformers import CLIPTokenizer
 
-    from ..tokenizer import write_tokenizer as write
     write(folder, words=world.vocabulary())
     tokenizer = CLIPTokenizer.from_pretrained(str(folder), model_max_length=CONTEXT)
     tokenizer.save_pretrained(str(folder))
@@ -84,7 +85,6 @@ def write_pipeline(out: Path, clip, tokenizer, vae, unet) -> None:
     CLIP under clip/ for CLIP score."""
     from diffusers import PNDMScheduler
 
-    from ..families import STABLE_DIFFUSION as family
     pipe = family.assemble(vae=vae, text_encoder=text_encoder(clip), tokenizer=tokenizer, unet=unet,
                            scheduler=PNDMScheduler(**family.scheduler_config))
     pipe.save_pretrained(out, safe_serialization=True)

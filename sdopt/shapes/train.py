@@ -7,7 +7,7 @@ unfinished one resumes from its checkpoint. The pipeline folder appears at `out`
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,7 +39,6 @@ def stage_seeds(seed: int) -> dict:
 
 
 def with_seed(settings: ShapesTraining, seed: int) -> ShapesTraining:
-    from dataclasses import replace
     seeds = stage_seeds(seed)
     return ShapesTraining(replace(settings.clip, seed=seeds["clip"]), replace(settings.vae, seed=seeds["vae"]),
                           replace(settings.unet, seed=seeds["unet"]))

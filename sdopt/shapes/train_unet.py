@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..families import STABLE_DIFFUSION
 from . import world
 from .stage import Stage, run_stage, step_seed, warmup_cosine
 from .train_clip import pixel_values
@@ -38,7 +39,6 @@ class UnetTraining:
 def noise_scheduler():
     from diffusers import DDPMScheduler
 
-    from ..families import STABLE_DIFFUSION
     keys = ("beta_start", "beta_end", "beta_schedule", "num_train_timesteps")
     return DDPMScheduler(**{k: STABLE_DIFFUSION.scheduler_config[k] for k in keys})
 

@@ -6,12 +6,18 @@ evaluation prompts name combinations that no training caption names, and two col
 training at all, so adherence on them measures composition rather than recall.
 """
 import hashlib
+import json
+import os
 import random
 import re
+import shutil
+import zlib
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 SIZE = 64  # image side in pixels; the model is trained at this size only
 BACKGROUND = (238, 238, 232)
@@ -180,7 +186,6 @@ def _outline(shape: str, cx: float, cy: float, side: float) -> list[tuple[float,
 
 def render(placed: tuple[Placed, ...]) -> np.ndarray:
     """HxWx3 uint8."""
-    from PIL import Image, ImageDraw
     s = SUPERSAMPLE
     image = Image.new("RGB", (SIZE * s, SIZE * s), BACKGROUND)
     draw = ImageDraw.Draw(image)
@@ -253,7 +258,6 @@ def benchmark_captions() -> tuple[str, ...]:
 
 def truth_image(text: str, seed: int) -> np.ndarray:
     """What the world itself draws for a caption and seed: the reference images FID/KID compare against."""
-    import zlib
     prompt = parse(text)
     if prompt is None:
         raise ValueError(f"{text!r} is not a caption of the shapes world")
@@ -263,12 +267,6 @@ def truth_image(text: str, seed: int) -> np.ndarray:
 def write_imagefolder(out, count: int, seed: int = 0) -> None:
     """`count` training pairs as an image-caption folder (metadata.jsonl with file_name and text), the layout
     QAT's --data reads; written beside and renamed into place, so a stopped run leaves nothing half-made."""
-    import json
-    import os
-    import shutil
-    from pathlib import Path
-
-    from PIL import Image
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} exists: pick a new folder")

