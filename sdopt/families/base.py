@@ -2,7 +2,7 @@
 
 Backends, export, calibration, training and sources ask the family of the folder they hold
 (`sdopt.families.of_folder`) instead of naming a pipeline class; adding a family is one module beside this one
-plus its line in FAMILIES (sdopt/families/__init__.py).
+that gives `FAMILY` (found by name, sdopt/families/__init__.py).
 """
 import importlib
 from dataclasses import dataclass, field

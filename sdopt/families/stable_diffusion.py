@@ -39,7 +39,6 @@ def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-
     arch = family.builtins[name]
     tokenizer = write_tokenizer(out / "_vocab")
     text_cfg = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, hidden_act="quick_gelu",
