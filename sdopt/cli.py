@@ -10,7 +10,7 @@ from pathlib import Path
 from . import recipes, schedulers, sources
 from .artifacts import library_versions, link_copy
 from .backends import check_guidance, check_steps, open_variant
-from .build import build
+from .build import build, stages as build_stages
 from .cache import HELP as CACHE_HELP
 from .cache import Cache
 from .cache_prune import prunable
@@ -109,8 +109,10 @@ def _quiet_libraries() -> None:
 
 def _list(args) -> int:
     width = max(map(len, recipes.REGISTRY))
+    stages = {name: ">".join(build_stages(recipe)) for name, recipe in recipes.REGISTRY.items()}
+    stages_width = max(map(len, stages.values()))
     for recipe in recipes.REGISTRY.values():
-        print(f"{recipe.name:<{width}}  {recipe.runtime:<8}  {recipe.summary}")
+        print(f"{recipe.name:<{width}}  {recipe.runtime:<8}  {stages[recipe.name]:<{stages_width}}  {recipe.summary}")
     for runtime, under in recipes.RUNTIME_LAYERS.items():
         print(f"\nEvery {under} variant without step caching also runs on {runtime}: NAME[runtime={runtime}] "
               f"(the same IRs; in the suites, --runtimes {under},{runtime})")

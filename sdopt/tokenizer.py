@@ -6,8 +6,6 @@ byte-level alphabet, each symbol's end-of-word form, one token per merge, and th
 import json
 from pathlib import Path
 
-from transformers import CLIPTokenizer
-
 # A few frequent English merges so prompts tokenize into more than single characters.
 _MERGES = ["t h", "th e</w>", "a n", "i n", "o n", "e r", "a t", "r e", "e n", "o r", "s t", "a r",
            "o f</w>", "an d</w>", "in g</w>", "e d</w>"]
@@ -48,7 +46,7 @@ def _word_merges(words, merges: list[str]) -> list[str]:
     return merges
 
 
-def write_tokenizer(folder: Path, words=()) -> CLIPTokenizer:
+def write_tokenizer(folder: Path, words=()):
     """`words`: lower-case ASCII words to give one token each (a small model learns words faster than letters)."""
     folder.mkdir(parents=True, exist_ok=True)
     merges = _word_merges(words, _MERGES)
@@ -61,5 +59,6 @@ def write_tokenizer(folder: Path, words=()) -> CLIPTokenizer:
     return load_tokenizer(folder)
 
 
-def load_tokenizer(folder: Path) -> CLIPTokenizer:
+def load_tokenizer(folder: Path):
+    from transformers import CLIPTokenizer
     return CLIPTokenizer.from_pretrained(str(folder), model_max_length=MAX_LENGTH)

@@ -12,6 +12,7 @@ def test_list_prints_one_line_per_variant(capsys):
     variants, _, runtimes = capsys.readouterr().out.strip().partition("\n\n")
     lines = variants.splitlines()
     assert len(lines) == len(sdopt.REGISTRY) and lines[0].startswith("torch-fp32")
+    assert next(line for line in lines if line.startswith("ov-tome-int8-ptq ")).split()[2] == "save>export>tome>ptq"
     assert "also runs on genai: NAME[runtime=genai]" in runtimes
 
 

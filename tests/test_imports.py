@@ -80,3 +80,14 @@ def test_imports_inside_functions_are_of_heavy_libraries_only():
                          if isinstance(node, (ast.Import, ast.ImportFrom))
                          and (getattr(node, "level", 0) or _targets(module, is_package, node)[0].split(".")[0] not in HEAVY)]
     assert not late, f"import these at the module's top: {late}"
+
+
+def test_the_entry_points_load_no_runtime_until_a_variant_is_built_or_opened():
+    """`import sdopt`, the suites' plugin and the analysis commands stop short of OpenVINO, NNCF and transformers:
+    the rule above, seen from a fresh interpreter."""
+    import subprocess
+    import sys
+    probe = ("import sys, sdopt, bench.plugin, bench.__main__; "
+             "print(sorted(m for m in ('openvino', 'nncf', 'transformers', 'optimum', 'matplotlib') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
