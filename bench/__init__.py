@@ -8,6 +8,7 @@ from pathlib import Path
 from .settings import Settings
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
+RESULTS = SUITES.parent / "results"  # where a checkout's runs land by default
 
 
 def run(settings=None, *extra_args: str, suites: Path = SUITES, **options) -> int:

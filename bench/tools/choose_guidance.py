@@ -18,10 +18,8 @@ import pandas as pd
 from sdopt.backends import check_guidance
 from sdopt.shapes.world import caption, training_prompts
 
-from .. import SUITES, run as run_suites
+from .. import RESULTS, SUITES, run as run_suites
 from ..probes.adherence import SINGLE_ATTRIBUTES as ATTRIBUTES
-
-RESULTS = SUITES.parent / "results"
 
 
 def sweep(model: Path, scales: list[float], out: Path) -> list[dict]:

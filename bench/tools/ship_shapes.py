@@ -17,9 +17,7 @@ import pandas as pd
 from sdopt.shapes.manifest import record, verify
 from sdopt.sources import SHIPPED
 
-from .. import SUITES, run as run_suites
-
-RESULTS = SUITES.parent / "results"
+from .. import RESULTS, SUITES, run as run_suites
 
 
 def measure(model: Path) -> Path:
