@@ -36,11 +36,13 @@ OPTIONS = (
                              "optimum-intel Python pipeline), genai (OpenVINO GenAI's C++ pipeline on the same IRs); "
                              "default: the runtime each variant names"),
     Option("steps", "4", "comma-separated step counts"),
-    Option("schedulers", "pndm", "comma-separated scheduler names"),
+    Option("schedulers", None, "comma-separated scheduler names (default: the kind the model is made for: pndm on "
+                               "SD-1.x, euler on SDXL, euler-a on SDXL-Turbo, lcm on LCM)"),
     Option("resolution", None, "N or HxW; default: the model's native size"),
     Option("prompts", None, "a file with one prompt per line (default: built-in)"),
     Option("guidance", None, "classifier-free guidance scale, above 1 (default: the model's own: a shapes model's "
-                             "in sdopt/shapes/model.py, 7.5 otherwise)", float),
+                             "in sdopt/shapes/model.py, 7.5 on SD-1.x, 5 on SDXL; guidance-distilled models such as "
+                             "SDXL-Turbo take 0 to 1, LCM any scale from 0)", float),
     Option("seed", 42, "the seed of the latency suite's generations", int),
     Option("rounds", 3, "latency rounds per case, the replicates: each loads the variant afresh, warms it up and "
                         "times one generation (5 or more for intervals and `bench compare` verdicts)", int),
@@ -95,7 +97,8 @@ class Settings:
     clip_model: str | None
     world: bool = False  # a shapes model: prompts, FID reference and adherence come from its world
     options: tuple = ()  # (name, value) as given: what `pytest_args` hands back
-    refused: tuple = ()  # (variant, why): what --runtimes asked for that its runtime cannot run
+    refused: tuple = ()  # (variant, why): what --runtimes asked for that its runtime cannot run, or the model
+    # cannot be built as
     left_out: tuple = ()  # (variant, steps, why): step counts a variant refuses, not collected
 
     @property
@@ -143,7 +146,7 @@ class Settings:
         refused = {}
         if opt["runtimes"]:
             variants, refused = sdopt.recipes.on_runtimes(variants, _split(opt["runtimes"]))
-        for name in _split(opt["schedulers"]):
+        for name in _split(opt["schedulers"] or ""):
             schedulers.check(name)
         try:
             steps = tuple(int(s) for s in _split(str(opt["steps"])))
@@ -153,6 +156,7 @@ class Settings:
             raise sdopt.BadArgument(f"--steps needs positive integers, got {opt['steps']!r}")
         source = sources.resolve(opt["model"])
         resolution = sdopt.parse_resolution(opt["resolution"], source)
+        variants, refused = _buildable(variants, refused, source, every=opt["variants"] == "all")
         world = source.kind == "shapes"
         prompts = EVALUATION_PROMPTS
         if world:
@@ -167,8 +171,9 @@ class Settings:
         for name in ("rounds", "threads", "quality_prompts"):
             if opt[name] is not None and int(opt[name]) <= 0:
                 raise sdopt.BadArgument(f"--{name.replace('_', '-')} must be at least 1, got {opt[name]}")
-        guidance = (source.default_guidance if opt["guidance"] is None
-                    else _checked("--guidance", sdopt.backends.check_guidance, opt["guidance"]))
+        sampling = source.sampling
+        guidance = (sampling.guidance if opt["guidance"] is None
+                    else _checked("--guidance", sampling.check_guidance, opt["guidance"]))
         sdopt.isa.recipe_class()  # a bad SDOPT_ISA stops the session here, not in the middle of a build
         try:
             seeds = tuple(int(v) for v in _split(str(opt["seeds"])))
@@ -183,11 +188,26 @@ class Settings:
         clip_model = opt["clip_model"] or (str(source.folder / "clip") if world else None)
         left_out = tuple((v, n, why) for v in variants for n in steps
                          if (why := sdopt.get_recipe(v).refuses(n)) is not None)
-        return cls(opt["model"], variants, steps, _split(opt["schedulers"]), resolution, prompts, guidance, int(opt["seed"]),
+        return cls(opt["model"], variants, steps, _split(opt["schedulers"] or sampling.scheduler), resolution, prompts, guidance, int(opt["seed"]),
                    int(opt["rounds"]), bool(opt["interleave"]), opt["threads"], sdopt.Cache(opt["sdopt_cache"]),
                    bool(opt["rebuild"]), bool(opt["profile"]), Path(opt["results_dir"]),
                    prompts[:int(quality_prompts)], seeds, fid_reference, clip_model, world,
                    tuple(sorted(given.items())), tuple(refused.items()), left_out)
+
+
+def _buildable(variants, refused: dict, source, every: bool):
+    """The variants this model can be built as; with "all", the others are left out with their reason (a
+    stage the model's family cannot run), and a variant named by the user is refused here, before any work."""
+    keep = []
+    for name in variants:
+        reason = sdopt.build_refusal(name, source)
+        if reason and not every:
+            raise sdopt.BadArgument(reason)
+        if reason:
+            refused[name] = reason.removeprefix(f"{name} ")
+        else:
+            keep.append(name)
+    return keep, refused
 
 
 def _checked(option: str, check, value):

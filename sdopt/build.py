@@ -57,6 +57,9 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
           rebuild: bool = False) -> Path:
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
     source = sources.resolve(model) if isinstance(model, str) else model
+    reason = refusal(recipe, source)
+    if reason:
+        raise BadArgument(reason)
     cache = cache or Cache()
     size = parse_resolution(resolution, source)
     source_folder = materialize(source, cache)
@@ -98,6 +101,17 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
 
     return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
                               rebuild=rebuild)
+
+
+def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str | None:
+    """Why `recipe` cannot be built for the model `source` (None: it can): a stage its family cannot run, or
+    stage options that would leave its UNet unchanged. Asked before anything is built, and by the suites to
+    leave such variants out."""
+    recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
+    reason = source.family.stage_refusal(stages(recipe)) or next(
+        filter(None, (options.fits(source.unet_config) for options in recipe.stage_options if options.active())),
+        None)
+    return reason and f"{recipe.name} cannot be built for a {source.family.title} model ({source.spec}): {reason}"
 
 
 def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import recipes, schedulers, sources
 from .artifacts import library_versions, link_copy
-from .backends import check_guidance, check_steps, open_variant
+from .backends import check_steps, open_variant
 from .build import build, stages as build_stages
 from .cache import HELP as CACHE_HELP
 from .cache import Cache
@@ -37,12 +37,14 @@ def main(argv=None) -> int:
     generate = commands.add_parser("generate", help="build or reuse a variant and write one image")
     _common(generate)
     generate.add_argument("--prompt", required=True)
-    generate.add_argument("--steps", type=int, default=20)
-    generate.add_argument("--scheduler", default="pndm", help=", ".join(schedulers.SCHEDULERS))
+    generate.add_argument("--steps", type=int, default=None, help="default: what the model is made for (20; 4 on "
+                                                                 "SDXL-Turbo and LCM)")
+    generate.add_argument("--scheduler", default=None, help=", ".join(schedulers.SCHEDULERS) + " (default: the kind "
+                                                            "the model is made for)")
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--guidance", type=float, default=None,
                           help="classifier-free guidance scale, above 1 (default: the model's own, 2.0 on shapes, "
-                               "7.5 otherwise)")
+                               "7.5 on SD-1.x, 5 on SDXL; 0 to 1 on guidance-distilled models such as SDXL-Turbo)")
     generate.add_argument("--height", type=int, default=None)
     generate.add_argument("--width", type=int, default=None)
     generate.add_argument("--out", type=Path, required=True, help="the PNG to write")
@@ -150,9 +152,11 @@ def _build(args) -> int:
 
 
 def _generate(args) -> int:
-    schedulers.check(args.scheduler)
+    sampling = _source(args.model).sampling
+    args.scheduler = schedulers.check(args.scheduler or sampling.scheduler)
+    args.steps = args.steps or sampling.steps
     check_steps(args.steps)
-    guidance = _source(args.model).default_guidance if args.guidance is None else check_guidance(args.guidance)
+    guidance = sampling.guidance if args.guidance is None else sampling.check_guidance(args.guidance)
     recipes.get(args.variant)
     resolution = None
     if args.height or args.width:

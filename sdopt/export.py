@@ -11,14 +11,18 @@ from .ir import replace_ir
 
 
 class UNetCall(torch.nn.Module):
-    """The UNet with the inputs and output optimum-intel's pipeline uses: one tensor out, named inputs."""
+    """The UNet with the inputs and output optimum-intel's pipeline uses: one tensor out, named inputs (traced by
+    name, so a family's extra inputs, SDXL's pooled embedding and time ids or LCM's guidance embedding, are taken
+    where its IR has them)."""
 
     def __init__(self, unet):
         super().__init__()
         self.unet = unet
 
-    def forward(self, sample, timestep, encoder_hidden_states):
-        return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+    def forward(self, sample, timestep, encoder_hidden_states, text_embeds=None, time_ids=None, timestep_cond=None):
+        added = {"text_embeds": text_embeds, "time_ids": time_ids} if text_embeds is not None else None
+        return self.unet(sample, timestep, encoder_hidden_states, timestep_cond=timestep_cond,
+                         added_cond_kwargs=added, return_dict=False)[0]
 
 
 def save_torch_fp32(source_folder: Path, out: Path) -> None:
@@ -26,11 +30,17 @@ def save_torch_fp32(source_folder: Path, out: Path) -> None:
 
 
 def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> None:
+    family = families.of_folder(torch_folder)
     # load_in_8bit=False: optimum compresses weights of large models by default, which would make the FP32
     # variant silently int8.
-    pipe = families.of_folder(torch_folder).optimum_class().from_pretrained(torch_folder, export=True, compile=False,
-                                                                             load_in_8bit=False)
+    pipe = family.optimum_class().from_pretrained(torch_folder, export=True, compile=False, load_in_8bit=False)
     pipe.reshape(batch_size=1, height=height, width=width, num_images_per_prompt=1)
+    # optimum shapes the UNet for a batch of two unless it takes a guidance embedding; a guidance-distilled
+    # model (SDXL-Turbo) runs one input per step.
+    batch = family.sampling_of(torch_folder).unet_batch
+    model = pipe.unet.model
+    model.reshape({port: [batch if axis == 0 and port.get_any_name() != "timestep" else dim
+                          for axis, dim in enumerate(port.get_partial_shape())] for port in model.inputs})
     pipe.save_pretrained(out)
 
 

@@ -15,10 +15,12 @@ WORLD_IMAGES = 2048  # QAT's training set on a shapes model: 2048 of its world's
 WORLD_VERSION = 1  # bump when the world draws differently, so cached training sets are redrawn
 
 
-def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str = "pndm",
+def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, scheduler: str | None = None,
                        guidance_scale: float | None = None, graph: str = "unet"):
     """Run the pipeline and keep every UNet call's inputs: the calibration set NNCF sees. `graph`: "unet", or
-    with step caching "unet_shallow", whose calls also carry the cached feature."""
+    with step caching "unet_shallow", whose calls also carry the cached feature. `scheduler` None: the kind the
+    model is made for."""
+    scheduler = scheduler or variant.sampling.scheduler
     with (capture_unet_inputs if graph == "unet" else capture_shallow_inputs)(variant) as calls, \
             progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
@@ -43,13 +45,16 @@ def calibration_samples(base: Path, recipe, size, cache: Cache, world: bool = Fa
     cached, since recording is slow at scale and every int8 recipe calibrated the same way shares them. `graph`
     "unet_shallow": the shallow graph's calls of a step-caching base."""
     base = without_token_merging(base)
+    sampling = families.of_folder(base).sampling_of(base)
     if guidance_scale is None:
-        guidance_scale = families.of_folder(base).default_guidance
+        guidance_scale = sampling.guidance
     prompts = calibration_prompts(recipe.calibration_prompts, world)
     material = {"base": base.name, "prompts": prompts, "steps": recipe.calibration_steps, "resolution": list(size),
                 "guidance": guidance_scale}
     if graph != "unet":  # the key of every existing calibration set stays as it was
         material["graph"] = graph
+    if sampling.scheduler != "pndm":
+        material["scheduler"] = sampling.scheduler
 
     def record(out: Path) -> None:
         with progress.stage(f"recording UNet inputs from {len(prompts)} calibration prompts x "
@@ -82,7 +87,7 @@ def vae_calibration_samples(base: Path, size, world: bool, guidance_scale: float
     with progress.stage(f"drawing {len(prompts)} final latents for the VAE decoder's calibration"), \
             progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
-            latents = variant.generate(prompt, VAE_CALIBRATION["steps"], "pndm", seed=index, height=size[0],
+            latents = variant.generate(prompt, VAE_CALIBRATION["steps"], variant.sampling.scheduler, seed=index, height=size[0],
                                        width=size[1], guidance_scale=guidance_scale).latents
             samples.append({"latent_sample": (latents / scaling).numpy().astype(np.float32)})
             shown(index + 1)

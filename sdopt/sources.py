@@ -6,7 +6,7 @@ its weights could have changed; variants are built from that folder.
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -72,11 +72,24 @@ class Source:
         return {"folder_sha256": hash_folder(self.folder)}
 
     @property
+    def unet_config(self) -> dict:
+        """The UNet's diffusers config (a built-in's as its architecture gives it)."""
+        if self.kind == "builtin":
+            return BUILTINS[self.spec].unet
+        return json.loads((self.folder / "unet" / "config.json").read_text())
+
+    @property
+    def sampling(self) -> families.Sampling:
+        """How the model samples unless told otherwise: its family's rule on its own files (a built-in's form)."""
+        if self.kind == "builtin":
+            return self.family.builtin_sampling(self.spec)
+        sampling = self.family.sampling_of(self.folder)
+        return replace(sampling, guidance=GUIDANCE) if self.kind == "shapes" else sampling
+
+    @property
     def default_guidance(self) -> float:
         """The guidance scale the model samples with unless told otherwise: its own where it has one."""
-        if self.kind == "shapes":
-            return GUIDANCE
-        return self.family.default_guidance
+        return self.sampling.guidance
 
     @property
     def only_resolution(self) -> bool:

@@ -32,6 +32,19 @@ def check_tome(ratio: float, max_downsample: int) -> None:
                           f"the latent's resolution blocks still merge)")
 
 
+def reach_refusal(method: str, option: str, max_downsample: int, unet_config: dict) -> str | None:
+    """Why a token method set to reach blocks at most `max_downsample` below the latent's resolution would change
+    nothing in this UNet (None: it reaches some self-attention). SDXL's first attention is 2x below it."""
+    levels = [2 ** index for index, kind in enumerate(unet_config.get("down_block_types", ())) if "Attn" in kind]
+    if not levels:
+        return f"{method} rewrites self-attention, and this UNet has none"
+    if max_downsample < levels[0]:
+        return (f"{method} reaches blocks at most {max_downsample}x below the latent's resolution ({option}="
+                f"{max_downsample}), where this UNet has no self-attention (its first is {levels[0]}x below): "
+                f"set {option}={levels[0]}")
+    return None
+
+
 def merge_plan(x: torch.Tensor, height: int, width: int, r: int):
     """Bipartite soft matching on x [B, N, C] laid out on a height x width grid; returns (merge, unmerge)."""
     batch, tokens, channels = (int(v) for v in x.shape)  # Python ints: constants of the static graph

@@ -74,7 +74,7 @@ def test_unet_prediction_error(case, generations, runner_for, record):
     """The variant's UNet on exactly the inputs torch-fp32's UNet saw: its error without compounding."""
     calls = generations.reference_unet_calls(case.steps, case.scheduler)
     variant = runner_for(case.variant).variant
-    outputs = [variant.predict_noise(c["sample"], c["timestep"], c["encoder_hidden_states"]) for c in calls]
+    outputs = [variant.predict_noise(c) for c in calls]
     error = prediction_error([c["output"] for c in calls], outputs)
     record(case.variant, case.steps, case.scheduler, "unet_error", error)
     if case.variant == REFERENCE:

@@ -38,7 +38,7 @@ def test_torch_generator_draws_the_projects_initial_latents(seed, size):
 
 def test_the_layer_adds_the_tokenizer_and_links_everything_else(tiny_artifacts, genai_fp32):
     from sdopt.backends.genai_backend import TOKENIZER_IR
-    assert (genai_fp32 / TOKENIZER_IR).is_file() and not (tiny_artifacts["ov-fp32"] / TOKENIZER_IR).exists()
+    assert (genai_fp32 / "tokenizer" / TOKENIZER_IR).is_file() and not (tiny_artifacts["ov-fp32"] / "tokenizer" / TOKENIZER_IR).exists()
     for part in ("unet", "text_encoder", "vae_decoder"):
         assert (genai_fp32 / part / "openvino_model.bin").samefile(tiny_artifacts["ov-fp32"] / part / "openvino_model.bin")
 
@@ -48,7 +48,7 @@ def test_the_converted_tokenizer_gives_the_hugging_face_ids(genai_fp32):
     import openvino_tokenizers  # noqa: F401  (registers the tokenizer operations with OpenVINO)
     from transformers import AutoTokenizer
     from sdopt.backends.genai_backend import TOKENIZER_IR
-    converted = ov.Core().compile_model(genai_fp32 / TOKENIZER_IR, "CPU")
+    converted = ov.Core().compile_model(genai_fp32 / "tokenizer" / TOKENIZER_IR, "CPU")
     reference = AutoTokenizer.from_pretrained(str(genai_fp32 / "tokenizer"))
     for prompt in (PROMPT, "", "Two GREEN triangles, left of a small circle!"):
         ids = converted([prompt])["input_ids"][0]
@@ -100,7 +100,7 @@ def test_teacher_forced_unet_calls_match_the_python_runtime(tiny_artifacts, shar
     with capture_unet_inputs(python, outputs=True) as calls:
         python.generate(PROMPT, 2, "euler", 0, 128, 128)
     for call in calls:
-        predicted = genai.predict_noise(call["sample"], call["timestep"], call["encoder_hidden_states"])
+        predicted = genai.predict_noise(call)
         assert predicted.shape == call["output"].shape
         assert np.abs(predicted - call["output"]).max() < 1e-4
 

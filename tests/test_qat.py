@@ -188,7 +188,7 @@ def test_qat_unet_is_closer_to_the_teacher_than_ptq_on_held_out_inputs(tiny_arti
     errors = {}
     for name in ("ov-int8-ptq", "ov-int8-qat"):
         variant = open_variant(tiny_artifacts[name])
-        outputs = [variant.predict_noise(c["sample"], c["timestep"], c["encoder_hidden_states"]) for c in calls]
+        outputs = [variant.predict_noise(c) for c in calls]
         errors[name] = prediction_error([c["output"] for c in calls], outputs)
     print(f"UNet error to torch-fp32 on held-out inputs: {errors}")
     assert errors["ov-int8-qat"] < 0.995 * errors["ov-int8-ptq"], errors

@@ -44,7 +44,7 @@ def drawn(shared_cache):
                 variant.generate(prompts[0], STEPS, SCHEDULER, 0, SIZE, SIZE, GUIDANCE)
         outs = [variant.generate(prompt, STEPS, SCHEDULER, seed, SIZE, SIZE, GUIDANCE)
                 for seed, prompt in enumerate(prompts)]
-        predictions = [variant.predict_noise(c["sample"], c["timestep"], c["encoder_hidden_states"]) for c in calls]
+        predictions = [variant.predict_noise(c) for c in calls]
         made[name] = {"images": [np.asarray(o.images[0]) for o in outs],
                       "latents": np.concatenate([np.asarray(o.latents) for o in outs]),
                       "unet_error": prediction_error([c["output"] for c in calls], predictions)}

@@ -8,7 +8,7 @@ run at the target step count checks the projection (docs/speed.md).
 """
 import statistics
 
-FIXED_PARTS = ("text_encoder", "vae_decode", "image_postprocess")
+FIXED_PARTS = ("text_encoder", "text_encoder_2", "vae_decode", "image_postprocess")
 
 
 def projected_seconds(calls: dict, total: float, unet_calls: int, full_calls: int) -> float:

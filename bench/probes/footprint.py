@@ -1,9 +1,10 @@
 """Bytes on disk per pipeline component, counted the same way for PyTorch and OpenVINO artifacts."""
 from pathlib import Path
 
-# OpenVINO splits the VAE into encoder and decoder folders; both count as the VAE.
-COMPONENT_OF = {"unet": "unet", "text_encoder": "text_encoder", "vae": "vae", "vae_decoder": "vae",
-                "vae_encoder": "vae"}
+# OpenVINO splits the VAE into encoder and decoder folders; both count as the VAE, and SDXL's two text encoders
+# as the text encoder.
+COMPONENT_OF = {"unet": "unet", "text_encoder": "text_encoder", "text_encoder_2": "text_encoder", "vae": "vae",
+                "vae_decoder": "vae", "vae_encoder": "vae"}
 WEIGHT_SUFFIXES = (".bin", ".safetensors", ".xml", ".pt", ".ckpt", ".onnx")
 
 

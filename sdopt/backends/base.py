@@ -32,18 +32,9 @@ def check_steps(steps: int) -> None:
         raise BadArgument(f"steps must be at least 1, got {steps}")
 
 
-def check_guidance(scale) -> float:
-    """The guidance scale as a float above 1. diffusers drops the unconditional half of the batch at 1 or below,
-    and the OpenVINO variants' UNets are reshaped for the batch of two that guidance runs, so such a scale would
-    fail there and time a different amount of work everywhere else."""
-    try:
-        value = float(scale)
-    except (TypeError, ValueError):
-        raise BadArgument(f"guidance scale must be a number above 1, got {scale!r}") from None
-    if not value > 1 or value == float("inf"):
-        raise BadArgument(f"guidance scale must be a finite number above 1 (classifier-free guidance runs the UNet "
-                          f"on a batch of two, the static OpenVINO UNets' shape), got {scale!r}")
-    return value
+def check_guidance(scale, sampling: families.Sampling = families.DEFAULT.sampling) -> float:
+    """The guidance scale as a float the model can sample with (`sampling`: how it takes guidance)."""
+    return sampling.check_guidance(scale)
 
 
 def initial_latents(seed: int, height: int, width: int, channels: int = families.DEFAULT.latent_channels,
@@ -89,6 +80,7 @@ class Variant:
         self.name = self.manifest["name"]
         self.resolution = self.manifest["material"].get("resolution")
         self.family = families.of_folder(self.folder)
+        self.sampling = self.family.sampling_of(self.folder)
         if "stages" not in self.manifest:
             raise CorruptArtifact(f"{self.folder} lists no stages in its manifest (built by an older sdopt): rebuild "
                                   f"it with --rebuild")
@@ -152,8 +144,8 @@ class Variant:
         of `repeats` calls. Only runtimes that count per layer have it."""
         raise NotImplementedError(f"{self.runtime} has no per-layer counters")
 
-    def _unet_call(self, sample, timestep, encoder_hidden_states):
-        """One call of this runtime's UNet on numpy inputs."""
+    def _unet_call(self, inputs: dict):
+        """One call of this runtime's UNet on numpy inputs named as the family's `denoiser_inputs`."""
         raise NotImplementedError
 
     def _scheduler(self, name: str):
@@ -174,10 +166,12 @@ class Variant:
             return calls, calls
         return calls, sum(is_full_step(index, self.step_cache["interval"]) for index in range(calls))
 
-    def predict_noise(self, sample, timestep, encoder_hidden_states):
-        """One UNet call on given inputs (numpy), whatever the runtime: for teacher-forced comparisons."""
+    def predict_noise(self, call: dict):
+        """One UNet call on recorded inputs (numpy, as `capture_unet_inputs` keeps them), whatever the runtime:
+        for teacher-forced comparisons."""
+        inputs = {name: call[name] for name in self.family.denoiser_inputs if name in call}
         with torch.inference_mode():
-            return _numpy(_prediction(self._unet_call(sample, timestep, encoder_hidden_states)))
+            return _numpy(_prediction(self._unet_call(inputs)))
 
     def call_points(self) -> dict:
         """name -> (object, method name): what the pipeline really calls for each part of a generation, so that a
@@ -185,7 +179,8 @@ class Variant:
         (which dispatch to `forward`), `vae.decode(...)` (not the VAE's `forward`), `scheduler.step(...)` and
         `image_processor.postprocess(...)`: turning the decoded tensor into PIL images is a fixed cost per image
         that is a few percent of a small model's generation."""
-        points = {"text_encoder": (self.pipe.text_encoder, "forward"), "unet": (self.pipe.unet, "forward"),
+        points = {name: (getattr(self.pipe, name), "forward") for name in self.family.text_encoders}
+        points |= {"unet": (self.pipe.unet, "forward"),
                   "vae_decode": (self.pipe.vae, "decode"), "scheduler_step": (self.pipe.scheduler, "step"),
                   "image_postprocess": (self.pipe.image_processor, "postprocess")}
         if self.step_graphs:  # "unet" is then the full graph's calls only, and the shallow ones are their own part
@@ -196,7 +191,7 @@ class Variant:
     def check_call(self, steps: int, guidance_scale, height: int, width: int) -> float:
         """Refuse a generation this variant cannot make; the guidance scale as a float."""
         check_steps(steps)
-        guidance_scale = check_guidance(self.family.default_guidance if guidance_scale is None else guidance_scale)
+        guidance_scale = self.sampling.check_guidance(self.sampling.guidance if guidance_scale is None else guidance_scale)
         check_size(height, width, self.vae_scale_factor)
         if self.resolution and [height, width] != list(self.resolution):
             raise BadArgument(f"variant {self.name} was built with static shapes for {self.resolution[0]}x"
@@ -310,13 +305,15 @@ def capture_shallow_inputs(variant: Variant):
 
 @contextmanager
 def _recorded_calls(owner, names: tuple, outputs: bool = False):
-    """Replace `owner.forward` by one that appends each call's `names` inputs (positional or by keyword) as numpy
-    copies, and if asked its prediction under "output", to the yielded list; restored on exit."""
+    """Replace `owner.forward` by one that appends each call's `names` inputs (positional, by keyword, or in
+    diffusers' `added_cond_kwargs`, as SDXL passes its pooled embedding and time ids) as numpy copies, and if asked
+    its prediction under "output", to the yielded list; restored on exit. An input the call leaves out (None) is
+    left out of the record."""
     calls, original = [], owner.forward
 
     def recording_forward(*args, **kwargs):
-        given = dict(zip(names, args)) | {name: kwargs[name] for name in names if name in kwargs}
-        call = {name: _numpy(given[name]) for name in names}
+        given = dict(zip(names, args)) | kwargs | (kwargs.get("added_cond_kwargs") or {})
+        call = {name: _numpy(given[name]) for name in names if given.get(name) is not None}
         result = original(*args, **kwargs)
         if outputs:
             call["output"] = _numpy(_prediction(result))

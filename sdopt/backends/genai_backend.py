@@ -26,8 +26,7 @@ GENAI_SCHEDULERS = {"pndm": "PNDM", "ddim": "DDIM", "euler": "EULER_DISCRETE",
 # before a generation rather than failing inside it after the text encoder and the first UNet call.
 UNSUPPORTED_SETTINGS = {"ddim": ("clip_sample", "thresholding"),
                         "euler": ("use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas")}
-TOKENIZER_IR = Path("tokenizer") / "openvino_tokenizer.xml"
-NEEDED_IRS = ("text_encoder", "unet", "vae_decoder")
+TOKENIZER_IR = "openvino_tokenizer.xml"  # in each tokenizer's folder
 MS, US = 1e-3, 1e-6  # GenAI reports the text encoder and VAE in milliseconds, UNet calls and steps in microseconds
 
 
@@ -48,7 +47,8 @@ def layout_problems(folder: Path) -> list[str]:
         entry = index.get(component) or [None, None]
         if entry[1] != wanted:
             problems.append(f"model_index.json's {component} is {entry[1]!r}, GenAI reads only {wanted}")
-    problems += [f"{folder / name / IR} is missing" for name in NEEDED_IRS if not (folder / name / IR).is_file()]
+    needed = (*family.text_encoders, "unet", "vae_decoder")
+    problems += [f"{folder / name / IR} is missing" for name in needed if not (folder / name / IR).is_file()]
     if not (folder / "scheduler" / "scheduler_config.json").is_file():
         problems.append("scheduler/scheduler_config.json is missing")
     return problems
@@ -87,9 +87,9 @@ class GenAIVariant(Variant):
 
     def _load(self, perf_counters: bool):
         import openvino_genai
-        missing = [] if (self.folder / TOKENIZER_IR).is_file() else [
-            f"{self.folder / TOKENIZER_IR} is missing (GenAI tokenizes in OpenVINO: the tokenizer converted by "
-            f"openvino-tokenizers; build the variant with runtime=genai)"]
+        missing = [f"{self.folder / name / TOKENIZER_IR} is missing (GenAI tokenizes in OpenVINO: the tokenizer "
+                   f"converted by openvino-tokenizers; build the variant with runtime=genai)"
+                   for name in self.family.tokenizers if not (self.folder / name / TOKENIZER_IR).is_file()]
         problems = missing + layout_problems(self.folder)
         if problems:
             raise BadArgument(f"{self.folder.name} cannot open on OpenVINO GenAI: " + "; ".join(problems))
@@ -116,9 +116,9 @@ class GenAIVariant(Variant):
 
     def compile(self) -> None:
         height, width = self.resolution
-        # The batch of two that classifier-free guidance runs (every guidance scale the project accepts is above 1):
-        # GenAI reshapes the text encoder to it and encodes both prompts in one call.
-        self.pipe.reshape(1, height, width, self.family.default_guidance)
+        # The UNet batch the model's guidance takes (GenAI reads it from the scale: a batch of two above 1, when it
+        # also reshapes the text encoder to encode both prompts in one call).
+        self.pipe.reshape(1, height, width, self.sampling.guidance)
         self.pipe.compile("CPU", **self.config)
 
     def settings_in_force(self) -> dict:
@@ -186,23 +186,28 @@ class GenAIVariant(Variant):
         metrics = self.pipe.get_performance_metrics()
         unet = [us * US for us in metrics.raw_metrics.unet_inference_durations]
         iterations = [us * US for us in metrics.raw_metrics.iteration_durations]
-        parts = {"text_encoder": [sum(metrics.get_text_encoder_infer_duration().values()) * MS], "unet": unet,
+        # one part per text encoder, named as the Python runtimes' call points name them
+        parts = {name: [ms * MS] for name, ms in metrics.get_text_encoder_infer_duration().items()}
+        parts |= {"unet": unet,
                  # the step's time outside the UNet: guidance arithmetic, the scheduler's step, the callback hand-off
                  "scheduler_step": [max(0.0, step - call) for step, call in zip(iterations, unet)],
                  "vae_decode": [metrics.get_vae_decoder_infer_duration() * MS]}  # decoding to uint8 pixels included
         images = [Image.fromarray(pixels) for pixels in np.array(image.data)]
         return Generation(images, final["latents"], parts=parts, step_seconds=iterations)
 
-    def _unet_call(self, sample, timestep, encoder_hidden_states):
-        """GenAI's own UNet model on the artifact's UNet IR, compiled with the same settings."""
+    def _unet_call(self, inputs: dict):
+        """GenAI's own UNet model on the artifact's UNet IR, compiled with the same settings; every input but the
+        sample and timestep is a hidden state to GenAI (the text embeddings, SDXL's time ids, LCM's w-embedding)."""
         import openvino as ov
         import openvino_genai
         if self._unet is None:
             text = json.loads((self.folder / "text_encoder" / "config.json").read_text())
             self._unet = openvino_genai.UNet2DConditionModel(str(self.folder / "unet"))
-            self._unet.reshape(np.shape(sample)[0], *self.resolution, int(text["max_position_embeddings"]))
+            self._unet.reshape(np.shape(inputs["sample"])[0], *self.resolution, int(text["max_position_embeddings"]))
             self._unet.compile("CPU", **self.config)
-        self._unet.set_hidden_states("encoder_hidden_states", ov.Tensor(np.ascontiguousarray(encoder_hidden_states)))
-        timestep = ov.Tensor(np.asarray(timestep, dtype=np.int64).reshape(1))
-        prediction = self._unet.infer(ov.Tensor(np.ascontiguousarray(sample)), timestep)
+        for name, value in inputs.items():
+            if name not in ("sample", "timestep"):
+                self._unet.set_hidden_states(name, ov.Tensor(np.ascontiguousarray(value)))
+        timestep = ov.Tensor(np.asarray(inputs["timestep"], dtype=np.int64).reshape(1))
+        prediction = self._unet.infer(ov.Tensor(np.ascontiguousarray(inputs["sample"])), timestep)
         return (torch.from_numpy(np.array(prediction.data, copy=True)),)  # a tuple, as the other runtimes' outputs

@@ -75,8 +75,8 @@ class OpenVINOVariant(Variant):
                      for p in request.get_profiling_info() if p.status.name == "EXECUTED"]
         return rows
 
-    def _unet_call(self, sample, timestep, encoder_hidden_states):
-        return self.pipe.unet(sample=sample, timestep=timestep, encoder_hidden_states=encoder_hidden_states)
+    def _unet_call(self, inputs: dict):
+        return self.pipe.unet(**inputs)
 
 
 class FullGraph:

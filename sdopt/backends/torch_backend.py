@@ -7,6 +7,8 @@ from ..todo import apply_todo
 from ..tome import apply_tome
 from .base import Variant
 
+ADDED_CONDITIONING = ("text_embeds", "time_ids")
+
 
 class TorchVariant(Variant):
     runtime = "torch"
@@ -28,6 +30,8 @@ class TorchVariant(Variant):
     def settings_in_force(self) -> dict:
         return super().settings_in_force() | {"dtype": str(self.pipe.unet.dtype).removeprefix("torch.")}
 
-    def _unet_call(self, sample, timestep, encoder_hidden_states):
-        return self.pipe.unet(torch.from_numpy(sample), torch.from_numpy(np.asarray(timestep)),
-                              torch.from_numpy(encoder_hidden_states))
+    def _unet_call(self, inputs: dict):
+        tensors = {name: torch.from_numpy(np.asarray(value)) for name, value in inputs.items()}
+        # diffusers takes SDXL's pooled embedding and time ids bundled, as its pipeline passes them
+        added = {name: tensors.pop(name) for name in ADDED_CONDITIONING if name in tensors}
+        return self.pipe.unet(**tensors, added_cond_kwargs=added or None)

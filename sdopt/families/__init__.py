@@ -7,7 +7,7 @@ import pkgutil
 from pathlib import Path
 
 from ..errors import BadArgument, ModelNotFound
-from .base import Architecture, Family
+from .base import GUIDANCE_MODES, Architecture, Family, Sampling
 from .stable_diffusion import FAMILY as STABLE_DIFFUSION
 
 FAMILIES: dict[str, Family] = {
@@ -18,7 +18,7 @@ FAMILIES: dict[str, Family] = {
 # The family a bare size is checked against when no model is named (every family's VAE scale is 8 so far).
 DEFAULT = STABLE_DIFFUSION
 
-__all__ = ["Architecture", "Family", "FAMILIES", "DEFAULT", "STABLE_DIFFUSION", "builtin", "builtin_names", "of_class", "of_folder"]
+__all__ = ["Architecture", "Family", "GUIDANCE_MODES", "Sampling", "FAMILIES", "DEFAULT", "STABLE_DIFFUSION", "builtin", "builtin_names", "of_class", "of_folder"]
 
 
 def of_class(class_name: str | None) -> Family:

@@ -5,9 +5,55 @@ Backends, export, calibration, training and sources ask the family of the folder
 that gives `FAMILY` (found by name, sdopt/families/__init__.py).
 """
 import importlib
+import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from ..errors import BadArgument
+
+# How a model takes guidance, which decides the UNet's batch (static in OpenVINO artifacts).
+GUIDANCE_MODES = {
+    "batch": "classifier-free guidance: the UNet runs on a batch of two (unconditional, conditional), scale above 1",
+    "off": "guidance-distilled: one UNet input per step and no guidance (scale 0 to 1)",
+    "embedded": "guidance-embedded: the scale is a UNet input (LCM's w-embedding), one UNet input per step",
+}
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a model samples unless told otherwise: its guidance scale, the scheduler it is made for (the
+    project's name for it), how it takes guidance, and the step count it is made for."""
+    guidance: float
+    scheduler: str
+    guidance_mode: str = "batch"
+    steps: int = 20
+
+    @property
+    def unet_batch(self) -> int:
+        return 2 if self.guidance_mode == "batch" else 1
+
+    def check_guidance(self, scale) -> float:
+        """The scale as a float this model can sample with; anything else is refused naming why."""
+        try:
+            value = float(scale)
+        except (TypeError, ValueError):
+            raise BadArgument(f"guidance scale must be a number, got {scale!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BadArgument(f"guidance scale must be finite, got {scale!r}")
+        if self.guidance_mode == "batch" and not value > 1:
+            # diffusers drops the unconditional half at 1 or below, and the OpenVINO UNets are reshaped for the
+            # batch of two, so such a scale would fail there and time a different amount of work elsewhere.
+            raise BadArgument(f"guidance scale must be above 1 for this model ({GUIDANCE_MODES['batch']}), "
+                              f"got {scale!r}")
+        if self.guidance_mode == "off" and not 0 <= value <= 1:
+            raise BadArgument(f"guidance scale must be between 0 and 1 for this model ({GUIDANCE_MODES['off']}): "
+                              f"its UNets run one input per step, got {scale!r}")
+        if self.guidance_mode == "embedded" and value < 0:
+            raise BadArgument(f"guidance scale must be at least 0 for this model ({GUIDANCE_MODES['embedded']}), "
+                              f"got {scale!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -18,6 +64,11 @@ class Architecture:
     text: dict
     resolution: int  # the pipeline's native image size
     notes: str
+    text_2: dict | None = None  # a second text encoder (SDXL's projecting one)
+    # The form it ships as where the family has several (SDXL's base and few-step Turbo): its scheduler
+    # (diffusers class name and config changes) and how it samples; None: the family's defaults.
+    scheduler: dict | None = None
+    sampling: Sampling | None = None
 
 
 @dataclass(frozen=True)
@@ -31,13 +82,49 @@ class Family:
     genai_index_classes: dict
     latent_channels: int
     vae_scale: int  # image pixels per latent pixel
-    default_guidance: float  # the classifier-free guidance scale its models are tuned for
+    sampling: Sampling  # how its models sample unless their own files say otherwise (`sampling_of`)
     denoiser_inputs: tuple  # the UNet's (or transformer's) named inputs, in call order
-    scheduler_config: dict  # the noise schedule its built-ins and training use
+    scheduler_config: dict  # the noise schedule its built-ins and training use, with "_class_name"
     genai_pipeline: str = "Text2ImagePipeline"  # OpenVINO GenAI's class that runs the family ("": none does)
     builtins: dict = field(default_factory=dict)  # name -> Architecture
-    # (family, name, out folder, say) -> None: writes a built-in as a diffusers folder
+    # (family, name, out folder, seed, say) -> None: writes a built-in as a diffusers folder
     write_builtin: Callable | None = None
+    # (scheduler config, unet config) -> Sampling, for families whose models differ in how they sample
+    sampling_rule: Callable | None = None
+    # Build stages that cannot run on this family: stage -> why (refused before anything is built).
+    unsupported_stages: dict = field(default_factory=dict)
+    text_encoders: tuple = ("text_encoder",)  # components that encode the prompt, in the pipeline's order
+
+    @property
+    def tokenizers(self) -> tuple:
+        """The tokenizer folder of each text encoder (diffusers names them alike)."""
+        return tuple(name.replace("text_encoder", "tokenizer") for name in self.text_encoders)
+
+    @property
+    def default_guidance(self) -> float:
+        return self.sampling.guidance
+
+    def sampling_of(self, folder: Path) -> Sampling:
+        """How the model in `folder` (a source or an artifact) samples, from its own scheduler and UNet configs."""
+        if self.sampling_rule is None:
+            return self.sampling
+        folder = Path(folder)
+        return self.sampling_rule(json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
+                                  json.loads((folder / "unet" / "config.json").read_text()))
+
+    def builtin_sampling(self, name: str) -> Sampling:
+        return self.builtins[name].sampling or self.sampling
+
+    def make_scheduler(self, arch: Architecture | None = None):
+        """The diffusers scheduler a built-in ships with: the family's, or the architecture's form of it."""
+        config = dict(self.scheduler_config) | ((arch.scheduler or {}) if arch else {})
+        # from_config drops keys the class does not take (an Euler config's interpolation_type in Euler ancestral)
+        return getattr(importlib.import_module("diffusers"), config.pop("_class_name")).from_config(config)
+
+    def stage_refusal(self, stages: tuple) -> str | None:
+        """Why a variant of these stages cannot be built for this family (None: it can)."""
+        return next((f"its {stage} stage {self.unsupported_stages[stage]}" for stage in stages
+                     if stage in self.unsupported_stages), None)
 
     def diffusers_class(self):
         return getattr(importlib.import_module("diffusers"), self.diffusers_pipeline)
@@ -53,5 +140,6 @@ class Family:
 
     def assemble(self, **components):
         """A pipeline object from its components (the built-ins and the shapes model are assembled so)."""
-        return self.diffusers_class()(**components, safety_checker=None, feature_extractor=None,
-                                      requires_safety_checker=False)
+        accepted = inspect.signature(self.diffusers_class()).parameters
+        extras = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+        return self.diffusers_class()(**components, **{k: v for k, v in extras.items() if k in accepted})

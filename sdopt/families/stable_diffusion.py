@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..tokenizer import MAX_LENGTH, write_tokenizer
-from .base import Architecture, Family
+from .base import Architecture, Family, Sampling
 
 _ATTN_DOWN, _ATTN_UP = "CrossAttnDownBlock2D", "CrossAttnUpBlock2D"
 BUILTINS = {
@@ -28,7 +28,7 @@ BUILTINS = {
         notes="real Stable Diffusion 1.5 shapes with random weights: real latency and footprint, "
               "images are noise and quality numbers meaningless"),
 }
-SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+SCHEDULER = dict(_class_name="PNDMScheduler", beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
                  skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False)
 
 
@@ -36,7 +36,7 @@ def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable
     """A built-in from code, one seed per component (changing one leaves the others identical), saved as a
     diffusers folder."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     arch = family.builtins[name]
@@ -58,7 +58,7 @@ def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable
         torch.manual_seed(seed + index)
         say(f"initializing {name} {part} with seeded random weights")
         models[part] = make().eval()
-    pipe = family.assemble(**models, tokenizer=tokenizer, scheduler=PNDMScheduler(**family.scheduler_config))
+    pipe = family.assemble(**models, tokenizer=tokenizer, scheduler=family.make_scheduler(arch))
     pipe.save_pretrained(out, safe_serialization=True)
     for leftover in (out / "_vocab").iterdir():
         leftover.unlink()
@@ -71,6 +71,6 @@ FAMILY = Family(
     diffusers_pipeline="StableDiffusionPipeline", optimum_pipeline="OVStableDiffusionPipeline",
     genai_index_classes={"text_encoder": "CLIPTextModel", "unet": "UNet2DConditionModel", "vae": "AutoencoderKL"},
     latent_channels=4, vae_scale=8,
-    default_guidance=7.5,  # diffusers' default, what SD-1.x models are tuned for
+    sampling=Sampling(guidance=7.5, scheduler="pndm"),  # diffusers' defaults, what SD-1.x models are tuned for
     denoiser_inputs=("sample", "timestep", "encoder_hidden_states"),
     scheduler_config=SCHEDULER, builtins=BUILTINS, write_builtin=write_builtin)

@@ -73,6 +73,11 @@ class StageOptions:
         """Raise BadArgument for a value or a combination the stage cannot build (`given`: the options the user
         set; `built_on`: the runtime whose methods make the artifact)."""
 
+    def fits(self, unet_config: dict) -> str | None:
+        """Why these options cannot change this model's UNet (its diffusers config), None if they can: asked of
+        an active stage before anything is built."""
+        return None
+
     @staticmethod
     def carried(base) -> bool:
         """The base recipe is built by this stage too, so a derived recipe's values pass down to it."""

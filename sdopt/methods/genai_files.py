@@ -1,6 +1,6 @@
 """The OpenVINO GenAI layer: an OpenVINO variant with what GenAI's Text2ImagePipeline needs beside the IRs (the
 tokenizer as an OpenVINO model). Put over any OpenVINO variant asked for with runtime=genai."""
-from .. import progress
+from .. import families, progress
 from ..artifacts import link_copy
 from ..backends.genai_backend import TOKENIZER_IR, layout_problems, standard_unet_problem
 from ..errors import BadArgument
@@ -19,8 +19,9 @@ def genai_files(ctx: BuildContext) -> None:
     if problems:
         raise BadArgument(f"{ctx.recipe.name} cannot run on OpenVINO GenAI: " + "; ".join(problems))
     link_copy(ctx.base, ctx.out)
-    with progress.stage("converting the tokenizer to an OpenVINO model (openvino-tokenizers) for GenAI"):
-        export_tokenizer(ctx.base / "tokenizer", ctx.out / TOKENIZER_IR)
+    with progress.stage("converting the tokenizers to OpenVINO models (openvino-tokenizers) for GenAI"):
+        for name in families.of_folder(ctx.base).tokenizers:
+            export_tokenizer(ctx.base / name, ctx.out / name / TOKENIZER_IR)
 
 
 METHODS = {("genai", LAYER): Method(genai_files, stage="genai-files")}

@@ -8,6 +8,7 @@ from ..errors import BadArgument
 from ..export import convert_unet
 from ..ir import IR
 from ..todo import apply_todo, check_grid, check_todo
+from ..tome import reach_refusal
 from .base import BuildContext, Method, StageOptions, token_patched_unet
 from .tome import uses_tokens
 
@@ -29,6 +30,9 @@ class Options(StageOptions):
             if recipe.tome_ratio:
                 raise BadArgument(f"{name}: token downsampling (todo_*) and token merging (tome_ratio) both "
                                   f"rewrite self-attention's tokens; pick one")
+
+    def fits(self, unet_config: dict) -> str | None:
+        return reach_refusal("token downsampling", "todo_max_downsample", self.todo_max_downsample, unet_config)
 
     @staticmethod
     def carried(base) -> bool:

@@ -7,7 +7,7 @@ from .. import progress
 from ..artifacts import link_copy
 from ..export import convert_unet
 from ..ir import IR
-from ..tome import apply_tome, check_tome
+from ..tome import apply_tome, check_tome, reach_refusal
 from .base import BuildContext, Method, StageOptions, token_patched_unet
 
 
@@ -26,6 +26,9 @@ class Options(StageOptions):
 
     def check(self, name, recipe, given, built_on) -> None:
         check_tome(self.tome_ratio, self.tome_max_downsample)
+
+    def fits(self, unet_config: dict) -> str | None:
+        return reach_refusal("token merging", "tome_max_downsample", self.tome_max_downsample, unet_config)
 
     @staticmethod
     def carried(base) -> bool:

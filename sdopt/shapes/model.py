@@ -83,10 +83,8 @@ def text_encoder(clip):
 def write_pipeline(out: Path, clip, tokenizer, vae, unet) -> None:
     """A diffusers pipeline folder (the CLIP's text tower as its text encoder, SD's schedulers), plus the whole
     CLIP under clip/ for CLIP score."""
-    from diffusers import PNDMScheduler
-
     pipe = family.assemble(vae=vae, text_encoder=text_encoder(clip), tokenizer=tokenizer, unet=unet,
-                           scheduler=PNDMScheduler(**family.scheduler_config))
+                           scheduler=family.make_scheduler())
     pipe.save_pretrained(out, safe_serialization=True)
     clip.save_pretrained(out / "clip", safe_serialization=True)
     clip_processor(tokenizer).save_pretrained(out / "clip")

@@ -11,7 +11,7 @@ with capture_unet_inputs(ref, outputs=True) as calls:
         ref.generate(prompt, 4, "euler", seed, 128, 128)
 def err(folder):
     v = open_variant(folder)
-    return prediction_error([c["output"] for c in calls], [v.predict_noise(c["sample"], c["timestep"], c["encoder_hidden_states"]) for c in calls])
+    return prediction_error([c["output"] for c in calls], [v.predict_noise(c) for c in calls])
 print("ptq", err(sdopt.build("ov-int8-ptq","tiny",cache=cache)), flush=True)
 for spec in sys.argv[1:]:
     t=time.time(); f=sdopt.build(spec,"tiny",cache=cache); print(spec, round(time.time()-t,1), "s", err(f), flush=True)
