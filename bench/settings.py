@@ -156,7 +156,7 @@ class Settings:
             raise sdopt.BadArgument(f"--steps needs positive integers, got {opt['steps']!r}")
         source = sources.resolve(opt["model"])
         resolution = sdopt.parse_resolution(opt["resolution"], source)
-        variants, refused = _buildable(variants, refused, source, every=opt["variants"] == "all")
+        variants, refused = _buildable(variants, refused, source)
         world = source.kind == "shapes"
         prompts = EVALUATION_PROMPTS
         if world:
@@ -195,19 +195,20 @@ class Settings:
                    tuple(sorted(given.items())), tuple(refused.items()), left_out)
 
 
-def _buildable(variants, refused: dict, source, every: bool):
-    """The variants this model can be built as; with "all", the others are left out with their reason (a
-    stage the model's family cannot run), and a variant named by the user is refused here, before any work."""
-    keep = []
+def _buildable(variants, refused: dict, source):
+    """The variants this model can be built as; the others are left out with their reason (a stage the model's
+    family cannot run), so one variant list serves every family. None left is refused here, before any work."""
+    keep, reasons = [], []
     for name in variants:
         reason = sdopt.build_refusal(name, source)
-        if reason and not every:
-            raise sdopt.BadArgument(reason)
         if reason:
             refused[name] = reason.removeprefix(f"{name} ")
+            reasons.append(reason)
         else:
             keep.append(name)
-    return keep, refused
+    if variants and not keep:
+        raise sdopt.BadArgument("no variant asked for can be built for this model: " + "; ".join(reasons))
+    return tuple(keep), refused
 
 
 def _checked(option: str, check, value):

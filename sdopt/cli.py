@@ -154,7 +154,7 @@ def _build(args) -> int:
 def _generate(args) -> int:
     sampling = _source(args.model).sampling
     args.scheduler = schedulers.check(args.scheduler or sampling.scheduler)
-    args.steps = args.steps or sampling.steps
+    args.steps = sampling.steps if args.steps is None else args.steps
     check_steps(args.steps)
     guidance = sampling.guidance if args.guidance is None else sampling.check_guidance(args.guidance)
     recipes.get(args.variant)

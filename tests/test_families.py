@@ -16,11 +16,12 @@ def test_every_built_in_belongs_to_a_family_and_the_sources_list_them_all():
 
 
 def test_a_pipeline_class_no_family_runs_is_refused_naming_it_and_the_families(tmp_path):
-    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionXLPipeline"}))
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
     with pytest.raises(BadArgument) as refused:
         families.of_folder(tmp_path)
     message = str(refused.value)
-    assert "StableDiffusionXLPipeline" in message and "Stable Diffusion 1.x/2.x (StableDiffusionPipeline)" in message
+    assert "FluxPipeline" in message and "Stable Diffusion 1.x/2.x (StableDiffusionPipeline)" in message
+    assert "Stable Diffusion XL (StableDiffusionXLPipeline)" in message
     assert "\n" not in message
     with pytest.raises(ModelNotFound, match="no model_index.json"):
         families.of_folder(tmp_path / "nothing")

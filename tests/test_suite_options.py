@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("seeds", "0,x", "--seeds needs comma-separated integers"),
     ("guidance", 1.0, "--guidance: guidance scale must be a finite number above 1"),
     ("guidance", "nan", "--guidance: guidance scale must be a finite number above 1"),
-    ("guidance", "strong", "--guidance: guidance scale must be a number above 1, got 'strong'"),
+    ("guidance", "strong", "--guidance: guidance scale must be a finite number above 1 for this model"),
     ("no_such_option", 1, "unknown option 'no_such_option'"),
 ])
 def test_bad_suite_option(option, value, message):

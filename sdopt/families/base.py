@@ -7,6 +7,7 @@ that gives `FAMILY` (found by name, sdopt/families/__init__.py).
 import importlib
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,10 +16,16 @@ from ..errors import BadArgument
 
 # How a model takes guidance, which decides the UNet's batch (static in OpenVINO artifacts).
 GUIDANCE_MODES = {
-    "batch": "classifier-free guidance: the UNet runs on a batch of two (unconditional, conditional), scale above 1",
-    "off": "guidance-distilled: one UNet input per step and no guidance (scale 0 to 1)",
+    "batch": "classifier-free guidance: the UNet runs on a batch of two, unconditional and conditional",
+    "off": "guidance-distilled: one UNet input per step and no guidance",
     "embedded": "guidance-embedded: the scale is a UNet input (LCM's w-embedding), one UNet input per step",
 }
+
+
+# The scales each mode accepts (NaN fails every comparison), and the rule as refusals state it.
+GUIDANCE_ACCEPTS = {"batch": lambda value: 1 < value < math.inf, "off": lambda value: 0 <= value <= 1,
+                    "embedded": lambda value: 0 <= value < math.inf}
+GUIDANCE_RULES = {"batch": "a finite number above 1", "off": "a number from 0 to 1", "embedded": "a finite number from 0"}
 
 
 @dataclass(frozen=True)
@@ -35,24 +42,16 @@ class Sampling:
         return 2 if self.guidance_mode == "batch" else 1
 
     def check_guidance(self, scale) -> float:
-        """The scale as a float this model can sample with; anything else is refused naming why."""
+        """The scale as a float this model can sample with; anything else is refused naming the rule and why.
+        Under classifier-free guidance diffusers drops the unconditional half at 1 or below, and the OpenVINO UNets
+        are reshaped for the batch of two, so such a scale would fail there and time other work elsewhere."""
         try:
             value = float(scale)
         except (TypeError, ValueError):
-            raise BadArgument(f"guidance scale must be a number, got {scale!r}") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise BadArgument(f"guidance scale must be finite, got {scale!r}")
-        if self.guidance_mode == "batch" and not value > 1:
-            # diffusers drops the unconditional half at 1 or below, and the OpenVINO UNets are reshaped for the
-            # batch of two, so such a scale would fail there and time a different amount of work elsewhere.
-            raise BadArgument(f"guidance scale must be above 1 for this model ({GUIDANCE_MODES['batch']}), "
-                              f"got {scale!r}")
-        if self.guidance_mode == "off" and not 0 <= value <= 1:
-            raise BadArgument(f"guidance scale must be between 0 and 1 for this model ({GUIDANCE_MODES['off']}): "
-                              f"its UNets run one input per step, got {scale!r}")
-        if self.guidance_mode == "embedded" and value < 0:
-            raise BadArgument(f"guidance scale must be at least 0 for this model ({GUIDANCE_MODES['embedded']}), "
-                              f"got {scale!r}")
+            value = None
+        if value is None or not GUIDANCE_ACCEPTS[self.guidance_mode](value):
+            raise BadArgument(f"guidance scale must be {GUIDANCE_RULES[self.guidance_mode]} for this model "
+                              f"({GUIDANCE_MODES[self.guidance_mode]}), got {scale!r}")
         return value
 
 
