@@ -17,7 +17,8 @@ from bench.analysis.projection import projected_seconds
 # run when the case's own step count is one of them.
 PROJECTED_STEPS = (20, 50)
 
-NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "vae_decode": "vae_decode_median",
+NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "text_encoder_2": "text_encoder_2_median",
+         "vae_decode": "vae_decode_median",
          "scheduler_step": "scheduler_step_median", "image_postprocess": "image_postprocess_median",
          "unet_shallow": "unet_shallow_median"}
 
