@@ -134,11 +134,18 @@ class Family:
     def load_torch(self, folder: Path):
         """The pipeline in `folder` in FP32 on the CPU, with no safety checker."""
         import torch
-        return self.diffusers_class().from_pretrained(folder, torch_dtype=torch.float32, safety_checker=None,
-                                                      requires_safety_checker=False)
+        return self.diffusers_class().from_pretrained(folder, torch_dtype=torch.float32,
+                                                      **self._without_safety_checker(feature_extractor=False))
 
     def assemble(self, **components):
         """A pipeline object from its components (the built-ins and the shapes model are assembled so)."""
+        return self.diffusers_class()(**components, **self._without_safety_checker(feature_extractor=True))
+
+    def _without_safety_checker(self, feature_extractor: bool) -> dict:
+        """The arguments that leave the safety checker out, for pipelines that have one (SDXL has none, and
+        diffusers warns about arguments a pipeline does not take)."""
+        wanted = {"safety_checker": None, "requires_safety_checker": False}
+        if feature_extractor:
+            wanted["feature_extractor"] = None
         accepted = inspect.signature(self.diffusers_class()).parameters
-        extras = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
-        return self.diffusers_class()(**components, **{k: v for k, v in extras.items() if k in accepted})
+        return {name: value for name, value in wanted.items() if name in accepted}

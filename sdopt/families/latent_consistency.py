@@ -1,7 +1,9 @@
 """Latent Consistency Models (LCM): an SD-1.x pipeline whose UNet was distilled to sample in 2-8 steps with
 `LCMScheduler`, the guidance scale given to it as an embedding (`timestep_cond`) instead of a batch of two."""
 from .base import Architecture, Family, Sampling
-from .stable_diffusion import BUILTINS as SD_BUILTINS, SCHEDULER as SD_SCHEDULER, write_builtin
+from .stable_diffusion import BUILTINS as SD_BUILTINS
+from .stable_diffusion import SCHEDULER as SD_SCHEDULER
+from .stable_diffusion import write_builtin
 
 _TINY = SD_BUILTINS["tiny"]
 BUILTINS = {
