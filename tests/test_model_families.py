@@ -115,6 +115,20 @@ def test_calibration_and_teacher_forcing_carry_the_families_extra_inputs(unseen_
             assert np.abs(variant.predict_noise(call) - call["output"]).max() < 1e-4, variant.runtime
 
 
+def test_token_merging_reaches_sdxls_attention_and_converts_with_its_extra_inputs(unseen_sdxl, shared_cache):
+    """At the reach SDXL needs, merging changes the torch UNet's prediction, and the OpenVINO UNet converted with
+    the merge in its graph (pooled embedding and time ids traced by name) predicts what the patched torch UNet
+    does."""
+    options = "[tome_max_downsample=2,tome_ratio=0.5]"
+    plain, merged, converted = (open_variant(sdopt.build(name, str(unseen_sdxl), SIZE, cache=shared_cache))
+                                for name in ("torch-fp32", f"torch-tome{options}", f"ov-tome-fp32{options}"))
+    with capture_unet_inputs(plain) as calls:
+        plain.generate(PROMPT, 2, "euler", 0, SIZE, SIZE)
+    call = calls[-1]
+    assert np.abs(merged.predict_noise(call) - plain.predict_noise(call)).max() > 1e-3
+    assert np.abs(converted.predict_noise(call) - merged.predict_noise(call)).max() < 1e-3
+
+
 def test_a_guidance_distilled_model_runs_one_unet_input_per_step(shared_cache):
     """SDXL-Turbo's form: no guidance, so its OpenVINO UNet is built for a batch of one, and GenAI draws what the
     Python pipeline draws from it."""
