@@ -8,11 +8,13 @@ import importlib
 import inspect
 import json
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..errors import BadArgument
+from ..tokenizer import write_tokenizer
 
 # How a model takes guidance, which decides the UNet's batch (static in OpenVINO artifacts).
 GUIDANCE_MODES = {
@@ -149,3 +151,21 @@ class Family:
             wanted["feature_extractor"] = None
         accepted = inspect.signature(self.diffusers_class()).parameters
         return {name: value for name, value in wanted.items() if name in accepted}
+
+
+def write_seeded(family: Family, name: str, out: Path, seed: int, say: Callable[[str], None],
+                 make_parts: Callable) -> None:
+    """A built-in saved as a diffusers folder: `make_parts(tokenizer)` gives {component: constructor}, each made
+    under its own seed (changing one leaves the others identical); every text encoder gets the project's offline
+    tokenizer, the built-in its scheduler."""
+    import torch
+    tokenizer = write_tokenizer(out / "_vocab")
+    models = {}
+    for index, (part, make) in enumerate(make_parts(tokenizer).items()):
+        torch.manual_seed(seed + index)
+        say(f"initializing {name} {part} with seeded random weights")
+        models[part] = make().eval()
+    pipe = family.assemble(**models, **{folder: tokenizer for folder in family.tokenizers},
+                           scheduler=family.make_scheduler(family.builtins[name]))
+    pipe.save_pretrained(out, safe_serialization=True)
+    shutil.rmtree(out / "_vocab")

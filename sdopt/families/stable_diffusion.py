@@ -3,8 +3,8 @@
 from pathlib import Path
 from typing import Callable
 
-from ..tokenizer import MAX_LENGTH, write_tokenizer
-from .base import Architecture, Family, Sampling
+from ..tokenizer import MAX_LENGTH
+from .base import Architecture, Family, Sampling, write_seeded
 
 _ATTN_DOWN, _ATTN_UP = "CrossAttnDownBlock2D", "CrossAttnUpBlock2D"
 BUILTINS = {
@@ -33,36 +33,26 @@ SCHEDULER = dict(_class_name="PNDMScheduler", beta_start=0.00085, beta_end=0.012
 
 
 def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable[[str], None]) -> None:
-    """A built-in from code, one seed per component (changing one leaves the others identical), saved as a
-    diffusers folder."""
-    import torch
+    """A built-in from code, one seed per component, saved as a diffusers folder."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     arch = family.builtins[name]
-    tokenizer = write_tokenizer(out / "_vocab")
-    text_cfg = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, hidden_act="quick_gelu",
-                    eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
-                    pad_token_id=tokenizer.pad_token_id) | arch.text
     depth = len(arch.vae["block_out_channels"])
-    parts = {
-        "unet": lambda: UNet2DConditionModel(in_channels=family.latent_channels, out_channels=family.latent_channels,
-                                             norm_num_groups=32, **arch.unet),
-        "vae": lambda: AutoencoderKL(in_channels=3, out_channels=3, latent_channels=family.latent_channels,
-                                     norm_num_groups=32, down_block_types=("DownEncoderBlock2D",) * depth,
-                                     up_block_types=("UpDecoderBlock2D",) * depth, **arch.vae),
-        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**text_cfg)),
-    }
-    models = {}
-    for index, (part, make) in enumerate(parts.items()):
-        torch.manual_seed(seed + index)
-        say(f"initializing {name} {part} with seeded random weights")
-        models[part] = make().eval()
-    pipe = family.assemble(**models, tokenizer=tokenizer, scheduler=family.make_scheduler(arch))
-    pipe.save_pretrained(out, safe_serialization=True)
-    for leftover in (out / "_vocab").iterdir():
-        leftover.unlink()
-    (out / "_vocab").rmdir()
+
+    def parts(tokenizer) -> dict:
+        text_cfg = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, hidden_act="quick_gelu",
+                        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
+                        pad_token_id=tokenizer.pad_token_id) | arch.text
+        return {
+            "unet": lambda: UNet2DConditionModel(in_channels=family.latent_channels,
+                                                 out_channels=family.latent_channels, norm_num_groups=32, **arch.unet),
+            "vae": lambda: AutoencoderKL(in_channels=3, out_channels=3, latent_channels=family.latent_channels,
+                                         norm_num_groups=32, down_block_types=("DownEncoderBlock2D",) * depth,
+                                         up_block_types=("UpDecoderBlock2D",) * depth, **arch.vae),
+            "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**text_cfg)),
+        }
+    write_seeded(family, name, out, seed, say, parts)
 
 
 FAMILY = Family(

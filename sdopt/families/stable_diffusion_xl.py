@@ -7,8 +7,8 @@ A model is guidance-distilled (Turbo: 1-4 steps, no guidance, a batch of one) wh
 from pathlib import Path
 from typing import Callable
 
-from ..tokenizer import MAX_LENGTH, write_tokenizer
-from .base import Architecture, Family, Sampling
+from ..tokenizer import MAX_LENGTH
+from .base import Architecture, Family, Sampling, write_seeded
 
 _ATTN_DOWN, _ATTN_UP = "CrossAttnDownBlock2D", "CrossAttnUpBlock2D"
 BASE = Sampling(guidance=5.0, scheduler="euler", steps=20)  # diffusers' SDXL default scale
@@ -67,40 +67,32 @@ def sampling_rule(scheduler: dict, unet: dict) -> Sampling:
 
 def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable[[str], None]) -> None:
     """As Stable Diffusion's built-ins: one seed per component, saved as a diffusers folder."""
-    import torch
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     arch = family.builtins[name]
-    tokenizer = write_tokenizer(out / "_vocab")
-    special = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, eos_token_id=tokenizer.eos_token_id,
-                   bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
     pooled = arch.text_2["projection_dim"]
     depth = len(arch.vae["block_out_channels"])
-    parts = {
-        "unet": lambda: UNet2DConditionModel(
-            in_channels=family.latent_channels, out_channels=family.latent_channels, norm_num_groups=32,
-            addition_embed_type="text_time", use_linear_projection=True,
-            # the pooled text embedding and six time ids (original size, crop, target size), each embedded
-            projection_class_embeddings_input_dim=pooled + 6 * arch.unet["addition_time_embed_dim"], **arch.unet),
-        "vae": lambda: AutoencoderKL(in_channels=3, out_channels=3, latent_channels=family.latent_channels,
-                                     norm_num_groups=32, down_block_types=("DownEncoderBlock2D",) * depth,
-                                     up_block_types=("UpDecoderBlock2D",) * depth, scaling_factor=0.13025,
-                                     force_upcast=True, **arch.vae),
-        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**special | arch.text)),
-        "text_encoder_2": lambda: CLIPTextModelWithProjection(CLIPTextConfig(**special | arch.text_2)),
-    }
-    models = {}
-    for index, (part, make) in enumerate(parts.items()):
-        torch.manual_seed(seed + index)
-        say(f"initializing {name} {part} with seeded random weights")
-        models[part] = make().eval()
-    pipe = family.assemble(**models, tokenizer=tokenizer, tokenizer_2=tokenizer,
-                           scheduler=family.make_scheduler(arch))
-    pipe.save_pretrained(out, safe_serialization=True)
-    for leftover in (out / "_vocab").iterdir():
-        leftover.unlink()
-    (out / "_vocab").rmdir()
+
+    def parts(tokenizer) -> dict:
+        special = dict(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH,
+                       eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
+                       pad_token_id=tokenizer.pad_token_id)
+        return {
+            "unet": lambda: UNet2DConditionModel(
+                in_channels=family.latent_channels, out_channels=family.latent_channels, norm_num_groups=32,
+                addition_embed_type="text_time", use_linear_projection=True,
+                # the pooled text embedding and six time ids (original size, crop, target size), each embedded
+                projection_class_embeddings_input_dim=pooled + 6 * arch.unet["addition_time_embed_dim"],
+                **arch.unet),
+            "vae": lambda: AutoencoderKL(in_channels=3, out_channels=3, latent_channels=family.latent_channels,
+                                         norm_num_groups=32, down_block_types=("DownEncoderBlock2D",) * depth,
+                                         up_block_types=("UpDecoderBlock2D",) * depth, scaling_factor=0.13025,
+                                         force_upcast=True, **arch.vae),
+            "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**special | arch.text)),
+            "text_encoder_2": lambda: CLIPTextModelWithProjection(CLIPTextConfig(**special | arch.text_2)),
+        }
+    write_seeded(family, name, out, seed, say, parts)
 
 
 FAMILY = Family(
