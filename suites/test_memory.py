@@ -3,7 +3,8 @@ scheduler the variant runs at."""
 from bench.probes.memory import peak_rss
 
 
-def test_peak_memory(first_case, settings, artifact_for, record):
+def test_peak_memory(first_case, settings, artifact_for, runner_for, record):
+    runner_for.release()  # the probe's process alone holds a variant, as a user's would
     height, width = settings.resolution
     variant, steps, scheduler = first_case.variant, first_case.steps, first_case.scheduler
     peak = peak_rss(artifact_for(variant), settings.prompts[0], steps, scheduler, settings.seed, height, width,
