@@ -101,10 +101,6 @@ class Family:
         """The tokenizer folder of each text encoder (diffusers names them alike)."""
         return tuple(name.replace("text_encoder", "tokenizer") for name in self.text_encoders)
 
-    @property
-    def default_guidance(self) -> float:
-        return self.sampling.guidance
-
     def sampling_of(self, folder: Path) -> Sampling:
         """How the model in `folder` (a source or an artifact) samples, from its own scheduler and UNet configs."""
         if self.sampling_rule is None:
