@@ -87,8 +87,8 @@ def vae_calibration_samples(base: Path, size, world: bool, guidance_scale: float
     with progress.stage(f"drawing {len(prompts)} final latents for the VAE decoder's calibration"), \
             progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
-            latents = variant.generate(prompt, VAE_CALIBRATION["steps"], variant.sampling.scheduler, seed=index, height=size[0],
-                                       width=size[1], guidance_scale=guidance_scale).latents
+            latents = variant.generate(prompt, VAE_CALIBRATION["steps"], variant.sampling.scheduler, seed=index,
+                                       height=size[0], width=size[1], guidance_scale=guidance_scale).latents
             samples.append({"latent_sample": (latents / scaling).numpy().astype(np.float32)})
             shown(index + 1)
     return samples

@@ -191,7 +191,9 @@ class Variant:
     def check_call(self, steps: int, guidance_scale, height: int, width: int) -> float:
         """Refuse a generation this variant cannot make; the guidance scale as a float."""
         check_steps(steps)
-        guidance_scale = self.sampling.check_guidance(self.sampling.guidance if guidance_scale is None else guidance_scale)
+        if guidance_scale is None:
+            guidance_scale = self.sampling.guidance
+        guidance_scale = self.sampling.check_guidance(guidance_scale)
         check_size(height, width, self.vae_scale_factor)
         if self.resolution and [height, width] != list(self.resolution):
             raise BadArgument(f"variant {self.name} was built with static shapes for {self.resolution[0]}x"

@@ -27,7 +27,8 @@ GUIDANCE_MODES = {
 # The scales each mode accepts (NaN fails every comparison), and the rule as refusals state it.
 GUIDANCE_ACCEPTS = {"batch": lambda value: 1 < value < math.inf, "off": lambda value: 0 <= value <= 1,
                     "embedded": lambda value: 0 <= value < math.inf}
-GUIDANCE_RULES = {"batch": "a finite number above 1", "off": "a number from 0 to 1", "embedded": "a finite number from 0"}
+GUIDANCE_RULES = {"batch": "a finite number above 1", "off": "a number from 0 to 1",
+                  "embedded": "a finite number from 0"}
 
 
 @dataclass(frozen=True)

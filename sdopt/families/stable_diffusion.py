@@ -28,8 +28,8 @@ BUILTINS = {
         notes="real Stable Diffusion 1.5 shapes with random weights: real latency and footprint, "
               "images are noise and quality numbers meaningless"),
 }
-SCHEDULER = dict(_class_name="PNDMScheduler", beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-                 skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False)
+SCHEDULER = dict(_class_name="PNDMScheduler", beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                 num_train_timesteps=1000, skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False)
 
 
 def write_builtin(family: Family, name: str, out: Path, seed: int, say: Callable[[str], None]) -> None:
