@@ -7,7 +7,7 @@ and the library versions. What each method does is in `methods.py`.
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import backends, progress, recipes, sources
+from . import backends, progress, ptq_memory, recipes, sources
 from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
@@ -21,6 +21,7 @@ from .training_data import WORLD_DATA, read_imagefolder
 
 # 2: the manifest lists the artifact's stages, which backends apply (earlier artifacts had marker files instead).
 ARTIFACT_LAYOUT = 2
+PTQ_STAGE = "ptq"  # the stage whose memory need depends on the model (sdopt/ptq_memory.py)
 
 
 def key_material(recipe: Recipe) -> dict:
@@ -110,8 +111,15 @@ def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str |
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
     reason = source.family.stage_refusal(stages(recipe)) or next(
         filter(None, (options.fits(source.unet_config) for options in recipe.stage_options if options.active())),
-        None)
+        None) or _ptq_memory_refusal(recipe, source)
     return reason and f"{recipe.name} cannot be built for a {source.family.title} model ({source.spec}): {reason}"
+
+
+def _ptq_memory_refusal(recipe: Recipe, source: sources.Source) -> str | None:
+    if PTQ_STAGE not in stages(recipe):
+        return None
+    explicit = recipe.int8_scope != "auto"
+    return ptq_memory.refusal(recipe.resolved().int8_scope, explicit, source.unet_config)
 
 
 def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:
@@ -145,7 +153,11 @@ def base_spec(recipe: Recipe) -> VariantSpec:
 
 
 def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
-    """Settings that depend on the model (QAT's schedule and loss weights) made explicit, so the key holds them."""
+    """Settings that depend on the model (PTQ's int8 scope where full int8 would not fit in memory, QAT's schedule
+    and loss weights) made explicit, so the key holds them."""
+    if PTQ_STAGE in stages(recipe) and recipe.int8_scope == "auto":
+        scope = ptq_memory.fitted_scope(recipe.resolved().int8_scope, source.unet_config)
+        recipe = recipe.replaced(int8_scope=scope) if scope == "hybrid" else recipe
     if recipe.training is None:
         return recipe
     training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"),

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from . import int8_policy, progress
-from .ir import COMPONENTS_WITH_WEIGHTS, IR, replace_ir
+from .ir import component_irs, replace_ir
 
 
 def quantize_unet(model, samples: list, recipe):
@@ -22,9 +22,7 @@ def compress_weights_int8(folder: Path) -> None:
     import nncf
     import openvino as ov
     core = ov.Core()
-    for component in COMPONENTS_WITH_WEIGHTS:
-        path = folder / component / IR
-        if path.exists():
-            with progress.stage(f"int8 weight compression of {component}"):
-                model = nncf.compress_weights(core.read_model(path), mode=nncf.CompressWeightsMode.INT8_ASYM)
-                replace_ir(model, path)
+    for path in component_irs(folder):
+        with progress.stage(f"int8 weight compression of {path.parent.name}"):
+            model = nncf.compress_weights(core.read_model(path), mode=nncf.CompressWeightsMode.INT8_ASYM)
+            replace_ir(model, path)

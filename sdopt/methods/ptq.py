@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 from .. import progress
 from ..artifacts import link_copy, stages_of
 from ..deepcache import SHALLOW_UNET
+from ..errors import BadArgument
 from ..inputs import calibration_samples
 from ..ir import IR, replace_ir
 from ..isa import has_int8_dot_product
@@ -17,14 +18,21 @@ class Options(StageOptions):
     """How calibrated int8 is made (PTQ here; QAT and the int8 VAE decoder read these too). A method that does not
     read them leaves them out of its key. `auto` is resolved against the CPU before building."""
     CHOICES = {"overflow_fix": ("auto", "disable", "first_layer", "enable"),
-               "int8_scope": ("auto", "all", "conv-only")}
+               "int8_scope": ("auto", "all", "conv-only", "hybrid")}
     calibration_prompts: int = 4
     calibration_steps: int = 4
     # NNCF's overflow fix halves int8 weight ranges so that AVX2/AVX-512 without VNNI do not saturate.
     overflow_fix: str = "auto"
     # Which ops get int8 activations: "conv-only" keeps MatMuls (attention, linear layers) in float, which
-    # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI.
+    # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI. "hybrid"
+    # gives the MatMuls int8 weights only (activations float) and the rest full int8: PTQ's scheme for a UNet
+    # whose full int8 does not fit the machine's memory (`within_memory`).
     int8_scope: str = "auto"
+
+    def check(self, name, recipe, given, built_on) -> None:
+        if self.int8_scope == "hybrid" and recipe.method == "qat":
+            raise BadArgument(f"{name}: int8_scope=hybrid compresses MatMul weights after calibration, a post-"
+                              f"training scheme; QAT trains fake quantizers on the torch UNet: use all or conv-only")
 
     def resolved(self) -> "Options":
         vnni = has_int8_dot_product()
