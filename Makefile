@@ -24,6 +24,16 @@ PYTEST_ARGS ?=
 # to bench-full. BENCH_ARGS replaces all of it.
 BENCH_VARIANTS ?= torch-fp32,ov-fp32,ov-int8-qat,ov-tome-int8-qat,ov-deepcache-int8-ptq
 BENCH_PROMPTS ?= 100
+# Another model named in PYTEST_ARGS (`make bench PYTEST_ARGS="--model tiny-sdxl"`): every variant that applies
+# to it, each OpenVINO one on both runtimes, at its own scheduler and guidance; what its family cannot build is
+# listed as not run with the reason.
+ifneq ($(filter --model --model=%,$(PYTEST_ARGS)),)
+BENCH_ARGS ?= --rounds 5 --interleave --variants all --runtimes openvino,genai -k "not unet_prediction_error"
+BENCH_SAYS ?= make bench: every variant that applies to the model in PYTEST_ARGS, on both OpenVINO runtimes.
+BENCH_TAKES ?= Minutes on a tiny model; at SDXL size about a minute per variant and round (docs/families.md).
+endif
+BENCH_TAKES ?=   Measured: 11-12 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything.
+BENCH_SAYS ?= make bench: $(BENCH_VARIANTS) on the shapes model, 20 steps; quality on $(BENCH_PROMPTS) prompts.
 BENCH_ARGS ?= --model shapes --steps 20 --rounds 5 --interleave --variants $(BENCH_VARIANTS) \
 	--quality-prompts $(BENCH_PROMPTS) -k "not unet_prediction_error"
 FULL_ARGS ?= --model shapes --steps 20 --rounds 5 --interleave --profile
@@ -40,8 +50,8 @@ $(STAMP): pyproject.toml requirements/lock.txt scripts/install-env
 # The time it takes: docs/results.md, "What make bench costs".
 bench: setup
 	mkdir -p results
-	@echo "make bench: $(BENCH_VARIANTS) on the shapes model, 20 steps; quality on $(BENCH_PROMPTS) prompts."
-	@echo "  Measured: 11-12 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything."
+	@echo "$(BENCH_SAYS)"
+	@echo "$(BENCH_TAKES)"
 	$(PY) -m pytest suites/ --benchmark-json results/benchmark.json $(BENCH_ARGS) $(PYTEST_ARGS)
 
 bench-full: setup

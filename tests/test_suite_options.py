@@ -57,8 +57,9 @@ def entry_point_arguments() -> dict:
     import configparser
     import shlex
 
-    def make_args(target: str) -> list:
-        dry = subprocess.run(["make", "-n", target], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    def make_args(target: str, *make_vars: str) -> list:
+        dry = subprocess.run(["make", "-n", target, *make_vars], capture_output=True, text=True, cwd=ROOT,
+                             check=True).stdout
         dry = dry.replace("\\\n", " ")  # make -n keeps a recipe's continued lines as written
         line = next(line for line in dry.splitlines() if " -m pytest suites/" in line)
         return shlex.split(line.split(" -m pytest suites/", 1)[1])
@@ -68,12 +69,13 @@ def entry_point_arguments() -> dict:
     nightly = subprocess.run([str(ROOT / "scripts" / "nightly-run"), "--dry-run", "ov-2026.0"], capture_output=True,
                              text=True, cwd=ROOT, check=True).stdout
     return {"make bench": make_args("bench"), "make bench-full": make_args("bench-full"),
+            "make bench on tiny-sdxl": make_args("bench", "PYTEST_ARGS=--model tiny-sdxl"),
             "make smoke": make_args("smoke"), "tox -e ov-*": shlex.split(ov_default),
             "nightly": shlex.split(nightly.split(" -- ", 1)[1]), "tox -e bench": []}
 
 
-@pytest.mark.parametrize("entry_point", ["make bench", "make bench-full", "make smoke", "tox -e ov-*", "nightly",
-                                         "tox -e bench"])
+@pytest.mark.parametrize("entry_point", ["make bench", "make bench-full", "make bench on tiny-sdxl", "make smoke",
+                                         "tox -e ov-*", "nightly", "tox -e bench"])
 def test_no_entry_point_collects_a_combination_its_variant_refuses(pytester, tmp_path, entry_point):
     """Collected as each entry point runs (its own arguments), every test of a case is one its variant can run:
     the DeepCache variants at 2 steps (interval 3) are left out with their reason, not failed."""
@@ -94,6 +96,21 @@ def test_no_entry_point_collects_a_combination_its_variant_refuses(pytester, tmp
     for line in left_out:
         if " at 2 steps: " in line:
             assert "cache_interval 3 is above the 2 denoising steps" in line
+
+
+def test_make_bench_on_another_model_runs_every_variant_that_applies_to_it_on_both_runtimes(pytester, tmp_path):
+    args = entry_point_arguments()["make bench on tiny-sdxl"]
+    args = [a for a in args if not a.startswith("--benchmark-json") and not a.startswith("results/")]
+    result = pytester.runpytest_inprocess(str(ROOT / "suites" / "test_latency.py"), "--collect-only", "-q",
+                                          "-p", "no:cacheprovider", *args, "--results-dir", str(tmp_path))
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    collected = set(re.findall(r"::test_latency\[(.+)-4-euler-round0\]$", result.stdout.str(), re.M))
+    model = sdopt.sources.resolve("tiny-sdxl")
+    applicable = [v for v in sdopt.REGISTRY if v in Settings.parse(variants="all").variants
+                  and sdopt.build_refusal(v, model) is None]
+    openvino = [v for v in applicable if sdopt.get_recipe(v).runtime == "openvino"]
+    assert {"torch-fp32", "ov-fp32", "ov-int8-ptq", "ov-int8-weights"} <= set(applicable)
+    assert collected == set(applicable) | {f"{v}[runtime=genai]" for v in openvino}
 
 
 def test_a_step_count_a_variant_refuses_is_left_out_once_with_its_reason():
