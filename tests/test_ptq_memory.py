@@ -8,7 +8,7 @@ import pytest
 import sdopt
 from sdopt import ptq_memory, recipes, sources
 from sdopt.backends import open_variant
-from sdopt.build import for_source
+from sdopt.build import for_source, materialize
 from sdopt.int8_policy import weighted_matmuls
 
 HYBRID = "ov-int8-ptq[int8_scope=hybrid]"
@@ -60,9 +60,10 @@ def test_hybrid_draws_close_to_fp32(tiny_artifacts, shared_cache):
 def test_the_unet_size_read_from_its_config_is_its_weights_files_size(shared_cache):
     """The rule's input, counted from the config on the meta device, against the bytes torch wrote."""
     for model in ("tiny", "tiny-sdxl"):
-        folder = sdopt.build("torch-fp32", model, cache=shared_cache)
+        source = sources.resolve(model)
+        folder = materialize(source, shared_cache)
         written = sum(p.stat().st_size for p in (folder / "unet").glob("*.safetensors"))
-        counted = ptq_memory.unet_fp32_bytes(sources.resolve(model).unet_config)
+        counted = ptq_memory.unet_fp32_bytes(source.unet_config)
         assert counted <= written < counted * 1.01 + 100_000, model
 
 
