@@ -1,11 +1,8 @@
 """How much memory post-training int8 of a UNet needs, and the int8 scope that fits this machine: asked before
 anything is built, so that an SDXL-size UNet gets the scheme that fits instead of the kernel's OOM killer."""
 import json
+import os
 from functools import lru_cache
-
-import psutil
-
-from .errors import BadArgument
 
 # A PTQ build's peak RSS over its UNet's FP32 weights (bytes over bytes), the largest measured
 # (docs/measurements/2026-12-06-ptq-memory-amx): full int8 3.9x on sd15-arch (SDXL's was killed at 2.4x of anonymous
@@ -32,7 +29,7 @@ def unet_fp32_bytes(unet_config: dict) -> int:
 
 
 def machine_memory() -> int:
-    return psutil.virtual_memory().total
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # MemTotal
 
 
 def needed(scope: str, unet_config: dict) -> int:
@@ -62,8 +59,3 @@ def refusal(scope: str, explicit: bool, unet_config: dict, memory: int | None = 
             f"{_gib(needed(scope, unet_config))} ({PEAK_OVER_FP32_WEIGHTS[scope]}x the weights, measured); this "
             f"machine has {_gib(memory)}: {advice}")
 
-
-def check_fits(scope: str, explicit: bool, unet_config: dict, memory: int | None = None) -> None:
-    reason = refusal(scope, explicit, unet_config, memory)
-    if reason:
-        raise BadArgument(reason)

@@ -26,7 +26,7 @@ class Options(StageOptions):
     # Which ops get int8 activations: "conv-only" keeps MatMuls (attention, linear layers) in float, which
     # keeps OpenVINO's fused attention and avoids int8 FullyConnected that is not faster without VNNI. "hybrid"
     # gives the MatMuls int8 weights only (activations float) and the rest full int8: PTQ's scheme for a UNet
-    # whose full int8 does not fit the machine's memory (`within_memory`).
+    # whose full int8 does not fit the machine's memory (sdopt/ptq_memory.py).
     int8_scope: str = "auto"
 
     def check(self, name, recipe, given, built_on) -> None:
