@@ -105,19 +105,18 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
 
 
 def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str | None:
-    """Why `recipe` cannot be built for the model `source` (None: it can): a stage its family cannot run, or
-    stage options that would leave its UNet unchanged. Asked before anything is built, and by the suites to
+    """Why `recipe` cannot be built for the model `source` (None: it can): a stage its family cannot run, stage
+    options that would leave its UNet unchanged, or PTQ at a scope that would not fit this machine's memory. Asked before anything is built, and by the suites to
     leave such variants out."""
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
-    reason = source.family.stage_refusal(stages(recipe)) or next(
+    run = stages(recipe)
+    reason = source.family.stage_refusal(run) or next(
         filter(None, (options.fits(source.unet_config) for options in recipe.stage_options if options.active())),
-        None) or _ptq_memory_refusal(recipe, source)
+        None) or (PTQ_STAGE in run and _ptq_memory_refusal(recipe, source)) or None
     return reason and f"{recipe.name} cannot be built for a {source.family.title} model ({source.spec}): {reason}"
 
 
 def _ptq_memory_refusal(recipe: Recipe, source: sources.Source) -> str | None:
-    if PTQ_STAGE not in stages(recipe):
-        return None
     explicit = recipe.int8_scope != "auto"
     return ptq_memory.refusal(recipe.resolved().int8_scope, explicit, source.unet_config)
 
