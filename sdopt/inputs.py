@@ -9,7 +9,7 @@ from .backends import capture_shallow_inputs, capture_unet_inputs, open_variant
 from .cache import Cache
 from .prompts import CALIBRATION_PROMPTS, TRAINING_PROMPTS
 from .shapes.world import calibration_captions, write_imagefolder
-from .training_data import WORLD_DATA, encode, read_imagefolder, write_teacher_images
+from .training_data import WORLD_DATA, Examples, read_imagefolder, write_teacher_images
 
 WORLD_IMAGES = 2048  # QAT's training set on a shapes model: 2048 of its world's training pairs
 WORLD_VERSION = 1  # bump when the world draws differently, so cached training sets are redrawn
@@ -118,5 +118,4 @@ def training_examples(torch_folder: Path, training, size, cache: Cache):
 
         folder = cache.get_or_build("training-data", f"teacher-{torch_folder.name}", material, draw)
     pipe = families.of_folder(torch_folder).diffusers_class().from_pretrained(torch_folder)
-    with progress.stage(f"encoding training images from {folder} (VAE latents, caption embeddings)"):
-        return encode(pipe, read_imagefolder(folder), size)
+    return Examples(pipe, read_imagefolder(folder), size)

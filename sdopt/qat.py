@@ -108,11 +108,10 @@ class Trainer:
         s = self.settings
         generator = torch.Generator().manual_seed((s.seed * 2 + stream) * 1_000_003 + micro_step)
         index = torch.randint(len(self.examples), (s.batch_size,), generator=generator)
-        latents = self.examples.latents[index]
+        latents, embeddings = self.examples.draw(index)
         noise = torch.randn(latents.shape, generator=generator)
         timesteps = torch.randint(self.noise_scheduler.config.num_train_timesteps, (s.batch_size,),
                                   generator=generator)
-        embeddings = self.examples.embeddings[index].clone()
         unconditional = torch.rand(s.batch_size, generator=generator) < s.uncond_probability
         embeddings[unconditional] = self.examples.empty_embedding
         noisy = self.noise_scheduler.add_noise(latents, noise, timesteps)

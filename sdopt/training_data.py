@@ -2,10 +2,10 @@
 
 The folder layout is the one of diffusers' training scripts and datasets' `imagefolder`: images plus a
 `metadata.jsonl` whose lines carry `file_name` and `text`. Either way the examples end as VAE latents and
-text embeddings, computed once, since the VAE and the text encoder stay frozen during QAT.
+text embeddings, each computed once, the first time training draws it, since the VAE and the text encoder stay
+frozen during QAT.
 """
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +20,54 @@ WORLD_DATA = "world"  # QAT's data=world: a shapes model's own world, drawn on d
 METADATA = "metadata.jsonl"
 
 
-@dataclass
 class Examples:
-    latents: torch.Tensor  # [N, 4, h, w], scaled by the VAE's scaling factor
-    embeddings: torch.Tensor  # [N, 77, d]: each caption through the text encoder
-    empty_embedding: torch.Tensor  # [1, 77, d]: the empty prompt, what classifier-free guidance pairs with
+    """Latents (VAE mean, deterministic, scaled by the VAE's factor) and caption embeddings of image-caption
+    pairs, each encoded the first time training draws it: a short QAT reads a few images of a 2048-image
+    folder. One image at a time, so a tensor is the same whatever order the examples are drawn in."""
+
+    def __init__(self, pipe, pairs: list[tuple[Path, str]], size: tuple[int, int]):
+        for path, _ in pairs:  # a bad file is named before training starts, not when it is first drawn
+            _open(path)
+        self._pairs, self._size = pairs, size
+        # only what encoding needs: the pipeline's UNet is released with it
+        self._vae, self._text_encoder, self._tokenizer = pipe.vae, pipe.text_encoder, pipe.tokenizer
+        self._encoded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.empty_embedding = self._embed("")  # [1, 77, d]: what classifier-free guidance pairs with
 
     def __len__(self) -> int:
-        return len(self.latents)
+        return len(self._pairs)
+
+    @property
+    def encoded(self) -> int:
+        """How many distinct examples training has drawn so far."""
+        return len(self._encoded)
+
+    def draw(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents [n, 4, h, w] and embeddings [n, 77, d] of the examples at `index`."""
+        encoded = [self._encode(int(i)) for i in index]
+        return torch.cat([latent for latent, _ in encoded]), torch.cat([embedding for _, embedding in encoded])
+
+    def _encode(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if i not in self._encoded:
+            path, text = self._pairs[i]
+            with torch.inference_mode():
+                pixels = _to_tensor(_center_crop(_open(path).convert("RGB"), self._size))
+                latent = self._vae.encode(pixels).latent_dist.mean * self._vae.config.scaling_factor
+            self._encoded[i] = latent, self._embed(text)
+        return self._encoded[i]
+
+    def _embed(self, text: str) -> torch.Tensor:
+        ids = self._tokenizer(text, padding="max_length", max_length=self._tokenizer.model_max_length,
+                              truncation=True, return_tensors="pt").input_ids
+        with torch.inference_mode():
+            return self._text_encoder(ids)[0]
+
+
+def _open(path: Path):
+    try:
+        return Image.open(path)
+    except OSError as exc:
+        raise BadArgument(f"training image {path} could not be read: {exc}") from None
 
 
 def read_imagefolder(folder: Path) -> list[tuple[Path, str]]:
@@ -69,29 +109,6 @@ def write_teacher_images(teacher, prompts: list[str], steps: int, size: tuple[in
             lines.append(json.dumps({"file_name": name, "text": prompt}))
             shown(index + 1)
     (out / METADATA).write_text("\n".join(lines) + "\n")
-
-
-def encode(pipe, pairs: list[tuple[Path, str]], size: tuple[int, int]) -> Examples:
-    """Latents (VAE mean, deterministic) and text embeddings with a diffusers pipeline's own encoders."""
-    latents, embeddings = [], []
-    with torch.inference_mode():
-        for path, text in pairs:
-            try:
-                image = Image.open(path).convert("RGB")
-            except OSError as exc:
-                raise BadArgument(f"training image {path} could not be read: {exc}") from None
-            pixels = _to_tensor(_center_crop(image, size))
-            latent = pipe.vae.encode(pixels).latent_dist.mean * pipe.vae.config.scaling_factor
-            latents.append(latent)
-            embeddings.append(_embed(pipe, text))
-        empty = _embed(pipe, "")
-    return Examples(torch.cat(latents), torch.cat(embeddings), empty)
-
-
-def _embed(pipe, text: str) -> torch.Tensor:
-    ids = pipe.tokenizer(text, padding="max_length", max_length=pipe.tokenizer.model_max_length, truncation=True,
-                         return_tensors="pt").input_ids
-    return pipe.text_encoder(ids)[0]
 
 
 def _center_crop(image, size: tuple[int, int]):

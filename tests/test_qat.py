@@ -266,6 +266,33 @@ def test_imagefolder_errors_name_the_problem(tmp_path):
     assert not (tmp_path / "c" / "variants").exists()  # refused before anything was built
 
 
+def test_examples_are_encoded_when_drawn_as_the_pipelines_own_encoders_would(tiny_artifacts, tmp_path):
+    from diffusers import StableDiffusionPipeline
+    from diffusers.image_processor import VaeImageProcessor
+    from PIL import Image
+
+    from sdopt.artifacts import torch_artifact_of
+    from sdopt.training_data import Examples, read_imagefolder
+    rng = np.random.default_rng(1)
+    pixels = [rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8) for _ in range(4)]
+    for index, array in enumerate(pixels):
+        Image.fromarray(array).save(tmp_path / f"{index}.png")
+    (tmp_path / "metadata.jsonl").write_text("".join(json.dumps({"file_name": f"{i}.png", "text": f"picture {i}"})
+                                                     + "\n" for i in range(4)))
+    pipe = StableDiffusionPipeline.from_pretrained(torch_artifact_of(tiny_artifacts["torch-fp32"]))
+    examples = Examples(pipe, read_imagefolder(tmp_path), SIZE)
+    latents, embeddings = examples.draw(torch.tensor([2, 0, 2]))
+    assert len(examples) == 4 and examples.encoded == 2  # image 2 encoded once, images 1 and 3 never
+    with torch.no_grad():
+        expected = pipe.vae.encode(VaeImageProcessor().preprocess(Image.fromarray(pixels[2]))).latent_dist.mean
+        prompt_embeds, _ = pipe.encode_prompt("picture 0", "cpu", 1, False)
+    assert torch.allclose(latents[0:1], expected * pipe.vae.config.scaling_factor, atol=1e-5)
+    assert torch.equal(latents[0], latents[2]) and torch.equal(embeddings[1:2], prompt_embeds)
+    (tmp_path / "1.png").write_bytes(b"not a png")
+    with pytest.raises(BadArgument, match="1.png could not be read"):  # before any training, not when drawn
+        Examples(pipe, read_imagefolder(tmp_path), SIZE)
+
+
 def test_a_user_image_folder_trains_and_the_cli_writes_the_pipeline(shared_cache, tmp_path):
     from PIL import Image
 
@@ -282,7 +309,7 @@ def test_a_user_image_folder_trains_and_the_cli_writes_the_pipeline(shared_cache
     assert main(["qat", "--model", "tiny", "--data", str(data), "--steps", "2", "--accumulation", "1",
                  "--cache", str(shared_cache.root), "--out", str(out)]) == 0
     info = json.loads((out / "training.json").read_text())
-    assert info["examples"] == 3 and info["settings"]["data"] == str(data)
+    assert info["examples"] == 3 and 1 <= info["examples_drawn"] <= 3 and info["settings"]["data"] == str(data)
     variant = sdopt.open_variant(out)
     assert variant.generate("a test", 2, "euler", 0, *SIZE).images[0].size == SIZE
     assert main(["qat", "--model", "tiny", "--steps", "2", "--cache", str(shared_cache.root),

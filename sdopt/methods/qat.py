@@ -41,6 +41,7 @@ def qat(ctx: BuildContext) -> None:
     shutil.copy2(workdir / LOG, ctx.out / LOG)
     (ctx.out / "training.json").write_text(json.dumps({"settings": ctx.key_material["training"],
                                                        "examples": len(examples),
+                                                       "examples_drawn": examples.encoded,
                                                        "float_weights": len(trainer.weights),
                                                        "quantizer_parameters": len(trainer.quantizers)}, indent=1))
     shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are GBs at full scale; the artifact keeps the log
