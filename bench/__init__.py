@@ -5,8 +5,6 @@ into reports and comparisons; plugin.py and settings.py run the suites under pyt
 """
 from pathlib import Path
 
-from .settings import Settings
-
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 RESULTS = SUITES.parent / "results"  # where a checkout's runs land by default
 
@@ -16,5 +14,15 @@ def run(settings=None, *extra_args: str, suites: Path = SUITES, **options) -> in
     Options are checked (`Settings.parse`) before pytest starts; returns pytest's exit code."""
     import pytest
 
+    from .settings import Settings
     settings = settings or Settings.parse(**options)
     return int(pytest.main([str(suites), *settings.pytest_args(), *extra_args]))
+
+
+def __getattr__(name):
+    # bench.Settings on first use: the settings import sdopt (and with it diffusers, seconds of imports), which
+    # `bench compare`, `bench report` and the nightly scripts never need.
+    if name == "Settings":
+        from .settings import Settings
+        return Settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

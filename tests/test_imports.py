@@ -71,15 +71,40 @@ def test_the_project_has_no_import_cycle():
     assert _a_cycle(graph) is not None
 
 
+# What makes a project module heavy to import: the deep-learning stack at its top, directly or through others.
+DEEP_LEARNING = {"torch", "diffusers", "transformers", "openvino", "openvino_genai", "nncf", "optimum"}
+
+
+def _heavy_project_modules(modules: dict) -> set:
+    """The project's modules whose top-level imports load the deep-learning stack, directly or through others."""
+    graph, direct = _top_level_graph(modules), {}
+    for module, (path, is_package) in modules.items():
+        roots = {target.split(".")[0] for node in ast.parse(path.read_text()).body
+                 if isinstance(node, (ast.Import, ast.ImportFrom))
+                 for target in _targets(module, is_package, node)[:1]}
+        direct[module] = bool(roots & DEEP_LEARNING)
+    heavy, changed = {m for m, is_heavy in direct.items() if is_heavy}, True
+    while changed:
+        grown = heavy | {m for m, deps in graph.items() if deps & heavy}
+        heavy, changed = grown, grown != heavy
+    return heavy
+
+
 def test_imports_inside_functions_are_of_heavy_libraries_only():
+    """Heavy: a library of HEAVY, or a project module that loads the deep-learning stack (bench.settings: sdopt)."""
+    modules = _modules()
+    heavy = _heavy_project_modules(modules)
     late = []
-    for module, (path, is_package) in _modules().items():
+    for module, (path, is_package) in modules.items():
         for function in ast.walk(ast.parse(path.read_text())):
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                late += [f"{path.relative_to(ROOT)}:{node.lineno}" for node in ast.walk(function)
-                         if isinstance(node, (ast.Import, ast.ImportFrom))
-                         and (getattr(node, "level", 0) or _targets(module, is_package, node)[0].split(".")[0] not in HEAVY)]
+                for node in ast.walk(function):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)):
+                        target = _targets(module, is_package, node)[0]
+                        if target.split(".")[0] not in HEAVY and target not in heavy:
+                            late.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not late, f"import these at the module's top: {late}"
+    assert "bench.settings" in heavy and "bench.analysis.compare" not in heavy  # the check itself can tell
 
 
 def test_the_entry_points_load_no_runtime_until_a_variant_is_built_or_opened():
@@ -91,3 +116,14 @@ def test_the_entry_points_load_no_runtime_until_a_variant_is_built_or_opened():
              "print(sorted(m for m in ('openvino', 'nncf', 'transformers', 'optimum', 'matplotlib') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
+    # `bench compare`, `bench report` and the nightly scripts read CSVs: no deep-learning stack at all
+    probe = ("import sys, bench.__main__; "
+             "print(sorted(m for m in ('sdopt', 'torch', 'diffusers', 'openvino') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
+
+
+def test_the_reference_bench_names_is_sdopts_baseline():
+    from bench.conventions import REFERENCE
+    from sdopt.recipes import BASELINE
+    assert REFERENCE == BASELINE
