@@ -7,7 +7,7 @@ and the library versions. What each method does is in `methods.py`.
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import backends, progress, ptq_memory, recipes, sources
+from . import backends, progress, recipes, sources
 from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
@@ -21,7 +21,6 @@ from .training_data import WORLD_DATA, read_imagefolder
 
 # 2: the manifest lists the artifact's stages, which backends apply (earlier artifacts had marker files instead).
 ARTIFACT_LAYOUT = 2
-PTQ_STAGE = "ptq"  # the stage whose memory need depends on the model (sdopt/ptq_memory.py)
 
 
 def key_material(recipe: Recipe) -> dict:
@@ -97,7 +96,7 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     def make(out: Path) -> dict:
         with progress.stage(f"building {label}"):
             method.run(BuildContext(resolved, recipe_key, source_folder, base, out, size, cache, world,
-                                    source.default_guidance))
+                                    source.default_guidance, source_in_cache=source.folder is None))
         return {"stages": (stages_of(base) if base else []) + [method.stage_entry(resolved, recipe_key)]}
 
     return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
@@ -106,19 +105,17 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
 
 def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str | None:
     """Why `recipe` cannot be built for the model `source` (None: it can): a stage its family cannot run, stage
-    options that would leave its UNet unchanged, or PTQ at a scope that would not fit this machine's memory. Asked before anything is built, and by the suites to
-    leave such variants out."""
+    options that would leave its UNet unchanged, or a stage that refuses this model on this machine (PTQ at a
+    scope that would not fit its memory). Asked before anything is built, and by the suites to leave such
+    variants out."""
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
-    run = stages(recipe)
-    reason = source.family.stage_refusal(run) or next(
-        filter(None, (options.fits(source.unet_config) for options in recipe.stage_options if options.active())),
-        None) or (PTQ_STAGE in run and _ptq_memory_refusal(recipe, source)) or None
+    run = chain(recipe)
+    reason = (source.family.stage_refusal(tuple(method.stage for method in run))
+              or next(filter(None, (options.fits(source.unet_config)
+                                    for options in recipe.stage_options if options.active())), None)
+              or next(filter(None, (method.refuses_model(recipe, source)
+                                    for method in run if method.refuses_model)), None))
     return reason and f"{recipe.name} cannot be built for a {source.family.title} model ({source.spec}): {reason}"
-
-
-def _ptq_memory_refusal(recipe: Recipe, source: sources.Source) -> str | None:
-    explicit = recipe.int8_scope != "auto"
-    return ptq_memory.refusal(recipe.resolved().int8_scope, explicit, source.unet_config)
 
 
 def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:
@@ -134,12 +131,17 @@ def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:
     return (base_spec(recipe) if recipe.base else None), METHODS[(runtime, recipe.method)]
 
 
+def chain(recipe: Recipe | VariantSpec | str) -> tuple[Method, ...]:
+    """The methods a variant's build runs, first to last."""
+    recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
+    parent, method = last_stage(recipe)
+    return (chain(parent) if parent is not None else ()) + (method,)
+
+
 def stages(recipe: Recipe | VariantSpec | str) -> tuple:
     """A variant as its runtime plus an ordered tuple of stages: the stages its build runs, first to last (what
     its artifact's manifest lists)."""
-    recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
-    parent, method = last_stage(recipe)
-    return (stages(parent) if parent is not None else ()) + (method.stage,)
+    return tuple(method.stage for method in chain(recipe))
 
 
 def base_spec(recipe: Recipe) -> VariantSpec:
@@ -152,11 +154,10 @@ def base_spec(recipe: Recipe) -> VariantSpec:
 
 
 def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
-    """Settings that depend on the model (PTQ's int8 scope where full int8 would not fit in memory, QAT's schedule
-    and loss weights) made explicit, so the key holds them."""
-    if PTQ_STAGE in stages(recipe) and recipe.int8_scope == "auto":
-        scope = ptq_memory.fitted_scope(recipe.resolved().int8_scope, source.unet_config)
-        recipe = recipe.replaced(int8_scope=scope) if scope == "hybrid" else recipe
+    """Settings that depend on the model (what its stages make explicit, as PTQ's int8 scope where full int8 would
+    not fit in memory; QAT's schedule and loss weights) made explicit, so the key holds them."""
+    for method in chain(recipe):
+        recipe = method.for_model(recipe, source) if method.for_model else recipe
     if recipe.training is None:
         return recipe
     training = recipe.training.for_source(builtin=source.kind == "builtin", small=source.kind in ("builtin", "shapes"),

@@ -1,4 +1,5 @@
 """Conversion of a diffusers pipeline folder to OpenVINO IR with static shapes, via optimum-intel."""
+import json
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,23 @@ class UNetCall(torch.nn.Module):
 
 def save_torch_fp32(source_folder: Path, out: Path) -> None:
     families.of_folder(source_folder).load_torch(source_folder).save_pretrained(out, safe_serialization=True)
+
+
+def saved_in_fp32(folder: Path) -> bool:
+    """Every weight file of the diffusers folder is safetensors holding float32 tensors only (read from the files'
+    headers), as save_torch_fp32 would write it."""
+    weights = [p for p in folder.rglob("*") if p.suffix in WEIGHT_SUFFIXES]
+    return bool(weights) and all(p.suffix == ".safetensors" and _dtypes(p) <= {"F32"} for p in weights)
+
+
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".msgpack", ".h5"}
+
+
+def _dtypes(path: Path) -> set:
+    with open(path, "rb") as file:
+        size = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(size))
+    return {entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
 
 
 def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> None:

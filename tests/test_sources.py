@@ -51,6 +51,30 @@ def test_local_folder_loads_and_is_fingerprinted_by_content(shared_cache, tmp_pa
     assert source.fingerprint() != before
 
 
+def test_a_built_ins_torch_fp32_links_its_files_and_a_users_folder_is_saved_anew(tmp_path):
+    """A built-in is saved in FP32 by sdopt itself: its torch-fp32 variant shares those files (no second copy of
+    14 GB at SDXL size); a user's folder is loaded and saved, never linked, as is any folder not in FP32."""
+    from safetensors.torch import save_file
+
+    from sdopt.export import saved_in_fp32
+    cache = sdopt.Cache(tmp_path / "c")  # its own: the session's may hold a copy made before linking
+    tiny = materialize(sources.resolve("tiny"), cache)
+    built = sdopt.build("torch-fp32", "tiny", cache=cache)
+    for weights in tiny.rglob("*.safetensors"):
+        assert (built / weights.relative_to(tiny)).stat().st_ino == weights.stat().st_ino
+    from diffusers import StableDiffusionPipeline
+    StableDiffusionPipeline.from_pretrained(tiny).save_pretrained(tmp_path / "mine")
+    saved = sdopt.build("torch-fp32", str(tmp_path / "mine"), cache=cache)
+    for weights in (tmp_path / "mine").rglob("*.safetensors"):
+        assert (saved / weights.relative_to(tmp_path / "mine")).stat().st_nlink == 1
+    assert saved_in_fp32(tiny)
+    save_file({"w": torch.zeros(2, dtype=torch.float16)}, tmp_path / "mine" / "unet" / "extra.safetensors")
+    assert not saved_in_fp32(tmp_path / "mine")  # half precision: loading and saving upcasts it
+    (tmp_path / "mine" / "unet" / "extra.safetensors").unlink()
+    (tmp_path / "mine" / "unet" / "diffusion_pytorch_model.bin").write_bytes(b"")
+    assert not saved_in_fp32(tmp_path / "mine")  # another format: saving writes safetensors
+
+
 def test_bad_models_get_one_clear_error(tmp_path):
     with pytest.raises(sdopt.ModelNotFound, match="no model_index.json"):
         sources.resolve(str(tmp_path))

@@ -20,6 +20,9 @@ class BuildContext:
     cache: Cache
     world: bool = False  # the model has a world (shapes): calibration draws on its training captions
     guidance: float | None = None  # the model's sampling guidance scale, which calibration records at
+    # The source folder is the cache's own (a built-in sdopt wrote): nothing writes to it again, so its files may
+    # be hard-linked; a user's folder never is (a file they later rewrite in place would change the artifact).
+    source_in_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class Method:
     stage: str = ""
     owns: type | None = None
     on_open: bool = False
+    # What depends on the model and this machine rather than on the recipe alone, asked before anything is
+    # built: (recipe, source) -> the recipe with such settings made explicit (so the key holds them), and
+    # (recipe, source) -> why it cannot be built here, or None. PTQ's memory rule is both (sdopt/ptq_memory.py).
+    for_model: Callable | None = None
+    refuses_model: Callable | None = None
 
     def stage_entry(self, recipe, key_material: dict) -> dict:
         options = (recipe.options_of(self.owns).values() if self.owns else

@@ -2,11 +2,17 @@
 OpenVINO IR with static shapes ("export")."""
 from .. import progress
 from ..errors import ModelNotFound
-from ..export import export_openvino, save_torch_fp32
+from ..artifacts import link_copy
+from ..export import export_openvino, save_torch_fp32, saved_in_fp32
 from .base import BuildContext, Method
 
 
 def torch_fp32(ctx: BuildContext) -> None:
+    if ctx.source_in_cache and saved_in_fp32(ctx.source_folder):
+        # What loading and saving would write again, weights byte for byte: 14 GB and two minutes at SDXL size.
+        with progress.stage("linking the PyTorch FP32 pipeline's files (the source is saved in FP32 already)"):
+            link_copy(ctx.source_folder, ctx.out)
+        return
     try:
         with progress.stage("loading and saving the PyTorch FP32 pipeline"):
             save_torch_fp32(ctx.source_folder, ctx.out)

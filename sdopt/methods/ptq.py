@@ -2,7 +2,7 @@
 each of its two graphs on the inputs it sees itself."""
 from dataclasses import dataclass, replace
 
-from .. import progress
+from .. import progress, ptq_memory
 from ..artifacts import link_copy, stages_of
 from ..deepcache import SHALLOW_UNET
 from ..errors import BadArgument
@@ -60,5 +60,18 @@ def ptq(ctx: BuildContext) -> None:
         replace_ir(quantized, ctx.out / graph / IR)
 
 
+def scope_that_fits(recipe, source):
+    """`auto` takes hybrid where the CPU's own choice of scope would not fit this machine's memory."""
+    if recipe.int8_scope != "auto":
+        return recipe
+    scope = ptq_memory.fitted_scope(recipe.resolved().int8_scope, source.unet_config)
+    return recipe.replaced(int8_scope=scope) if scope == "hybrid" else recipe
+
+
+def memory_refusal(recipe, source) -> str | None:
+    return ptq_memory.refusal(recipe.resolved().int8_scope, recipe.int8_scope != "auto", source.unet_config)
+
+
 # 2: no SmoothQuant on float MatMuls; 3: attention kept float.
-METHODS = {("openvino", "ptq"): Method(ptq, version=3, reads=CALIBRATION, stage="ptq")}
+METHODS = {("openvino", "ptq"): Method(ptq, version=3, reads=CALIBRATION, stage="ptq", for_model=scope_that_fits,
+                                       refuses_model=memory_refusal)}
