@@ -42,3 +42,18 @@ def test_bad_decoder_options_are_refused_before_anything_is_built(shared_cache):
     with pytest.raises(BadArgument, match="vae_decoder='int4' is not one of fp32, int8"):
         sdopt.build("ov-fp32[vae_decoder=int4]", "tiny", cache=shared_cache)
     assert sorted(p.name for p in (shared_cache.root / "variants").glob("*")) == before
+
+
+def test_an_sdxl_turbo_decoder_quantizes_on_its_own_latents_and_runs_on_both_runtimes(shared_cache):
+    """SDXL's VAE has its own scaling factor and runs upcast to FP32 in diffusers: the layer calibrates on the
+    latents its pipeline hands the decoder and draws the same picture on the Python runtime and on GenAI."""
+    from sdopt.backends import open_variant
+    plain = sdopt.build("ov-int8-ptq", "tiny-sdxl-turbo", cache=shared_cache)
+    layered = sdopt.build("ov-int8-ptq[vae_decoder=int8]", "tiny-sdxl-turbo", cache=shared_cache)
+    genai = sdopt.build("ov-int8-ptq[vae_decoder=int8,runtime=genai]", "tiny-sdxl-turbo", cache=shared_cache)
+    assert fake_quantize_count(plain / "vae_decoder" / IR) == 0
+    assert fake_quantize_count(layered / "vae_decoder" / IR) > 10
+    images = [np.asarray(open_variant(folder).generate("a red circle", 2, "euler-a", 0, 128, 128).images[0],
+                         dtype=np.float64) for folder in (plain, layered, genai)]
+    assert 0 < np.abs(images[0] - images[1]).mean() < 25  # the decoder changed, the picture did not
+    assert np.abs(images[1] - images[2]).mean() < 2  # the same IRs on the other runtime
