@@ -51,13 +51,12 @@ def test_an_sdxl_turbo_decoder_quantizes_on_its_own_latents_and_runs_on_both_run
     plain = sdopt.build("ov-int8-ptq", "tiny-sdxl-turbo", cache=shared_cache)
     layered = sdopt.build("ov-int8-ptq[vae_decoder=int8]", "tiny-sdxl-turbo", cache=shared_cache)
     genai = sdopt.build("ov-int8-ptq[vae_decoder=int8,runtime=genai]", "tiny-sdxl-turbo", cache=shared_cache)
-    genai_plain = sdopt.build("ov-int8-ptq[runtime=genai]", "tiny-sdxl-turbo", cache=shared_cache)
     assert fake_quantize_count(plain / "vae_decoder" / IR) == 0
     assert fake_quantize_count(layered / "vae_decoder" / IR) > 10
     images = [np.asarray(open_variant(folder).generate("a red circle", 2, "euler-a", 0, 128, 128).images[0],
-                         dtype=np.float64) for folder in (plain, layered, genai, genai_plain)]
+                         dtype=np.float64) for folder in (plain, layered, genai)]
     assert 0 < np.abs(images[0] - images[1]).mean() < 25  # the decoder changed, the picture did not
-    # The runtimes hand the decoder latents equal to the last bits (FP32 decoder: only GenAI's truncation to 8 bits,
-    # half a level); int8 activations turn such differences into whole quantization steps, about two levels here.
-    assert np.abs(images[0] - images[3]).mean() < 1
+    # The runtimes hand the decoder latents equal to the last bits (with the FP32 decoder their images agree to
+    # 45 dB or better: tests/test_model_families.py); int8 activations turn such differences into whole
+    # quantization steps, about two levels of 255 here, so the bar is the decoder's own.
     assert np.abs(images[1] - images[2]).mean() < 25
