@@ -1,5 +1,4 @@
 """Conversion of a diffusers pipeline folder to OpenVINO IR with static shapes, via optimum-intel."""
-import json
 import warnings
 from pathlib import Path
 
@@ -41,10 +40,9 @@ WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".ms
 
 
 def _dtypes(path: Path) -> set:
-    with open(path, "rb") as file:
-        size = int.from_bytes(file.read(8), "little")
-        header = json.loads(file.read(size))
-    return {entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
+    from safetensors import safe_open
+    with safe_open(path, framework="pt") as file:  # the header only: no tensor is read
+        return {file.get_slice(name).get_dtype() for name in file.keys()}
 
 
 def export_openvino(torch_folder: Path, out: Path, height: int, width: int) -> None:
