@@ -17,6 +17,7 @@ import pytest
 import sdopt
 from sdopt import progress
 from sdopt.backends import capture_unet_inputs, open_variant
+from sdopt.heap import freeze_what_is_loaded
 from sdopt.sources import safe_name
 
 from . import hookspecs
@@ -402,6 +403,7 @@ def run_extras(request) -> dict:
 
 def pytest_sessionstart(session):
     config = session.config
+    freeze_what_is_loaded()  # before any variant is loaded: every collection after a release is then cheap
     if not config.option.collectonly and session_of(config) is not None:
         session_of(config).machine_start = machine_state(config.option.threads)
 

@@ -12,6 +12,7 @@ from .artifacts import library_versions, link_copy
 from .backends import check_steps, open_variant
 from .build import build, stages as build_stages
 from .cache import HELP as CACHE_HELP
+from .heap import freeze_what_is_loaded
 from .cache import Cache
 from .cache_prune import prunable
 from .errors import SdoptError
@@ -90,6 +91,8 @@ def main(argv=None) -> int:
     data.add_argument("--count", type=int, default=2048, help="image-caption pairs (2048)")
     data.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if argv is None:  # the command's own process: builds export through optimum, which collects per component
+        freeze_what_is_loaded()
     _quiet_libraries()
     try:
         return COMMANDS[args.command](args)

@@ -2,8 +2,6 @@
 with a variant slowed down or damaged on purpose."""
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -214,14 +212,21 @@ def test_versions_table(tmp_path, capsys):
 # --- Real suite runs on the tiny model, with a variant made worse on purpose --------------------------------
 
 
-def run_suite(tmp_path, cache, name, suite, args, **inject):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests" / "plugins"), HF_HUB_OFFLINE="1", **inject)
-    results = tmp_path / name
-    result = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / suite), "-p", "fault_injection",
-                             "-q", "--results-dir", str(results), "--sdopt-cache", str(cache.root),
-                             "--benchmark-json", str(tmp_path / f"{name}.json")] + args,
-                            capture_output=True, text=True, cwd=ROOT, env=env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+def run_suite(pytester, monkeypatch, cache, name, suite, args, **inject):
+    """A real suite run, in this process (a second process would spend ~10 s importing the same libraries), with
+    the fault-injection plugin loaded and told what to inject through its environment variables."""
+    # pytester drops the modules an in-process run imported; OpenVINO's native module cannot be imported twice
+    import optimum.intel.openvino  # noqa: F401
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugins"))
+    with monkeypatch.context() as scoped:
+        for variable, value in inject.items():
+            scoped.setenv(variable, value)
+        results = pytester.path / name
+        result = pytester.runpytest_inprocess(
+            str(ROOT / "suites" / suite), "-p", "fault_injection", "-q", "-p", "no:cacheprovider", "--results-dir",
+            str(results), "--sdopt-cache", str(cache.root), "--benchmark-json", str(pytester.path / f"{name}.json"),
+            *args)
+    assert result.ret == 0, result.stdout.str()[-3000:] + result.stderr.str()[-3000:]
     return results / "latest"
 
 
@@ -230,15 +235,16 @@ def run_suite(tmp_path, cache, name, suite, args, **inject):
     "timing on a shared VM: one of its two vCPUs is slowed by the host for seconds to minutes at a time, which "
     "halves a two-thread tiny UNet call (docs/measurements/2026-11-28-tiny-bimodality); set SDOPT_TIMING_TESTS=1 "
     "on a dedicated machine. The same check on real runs is in docs/measurements/2026-11-28-compare-real-runs"))
-def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path, tiny_artifacts, shared_cache):
+def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path, tiny_artifacts, shared_cache, pytester,
+                                                               monkeypatch):
     """Variants come built from the session cache, so no run measures right after a build."""
     args = ["--variants", "torch-fp32,ov-fp32", "--steps", "8", "--schedulers", "euler", "--rounds", "7",
             "--interleave"]
-    base = run_suite(tmp_path, shared_cache, "base", "test_latency.py", args)
-    again = run_suite(tmp_path, shared_cache, "again", "test_latency.py", args)
+    base = run_suite(pytester, monkeypatch, shared_cache, "base", "test_latency.py", args)
+    again = run_suite(pytester, monkeypatch, shared_cache, "again", "test_latency.py", args)
     log = tmp_path / "injected.log"
-    slow = run_suite(tmp_path, shared_cache, "slow", "test_latency.py", args, SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2",
-                     SDOPT_INJECT_LOG=str(log))
+    slow = run_suite(pytester, monkeypatch, shared_cache, "slow", "test_latency.py", args,
+                     SDOPT_INJECT_SLOWDOWN="ov-fp32=0.2", SDOPT_INJECT_LOG=str(log))
     assert set(log.read_text().splitlines()) == {"slowed ov-fp32 by 0.2"}
     caught = compare_runs(base, slow)
     table = caught.table.set_index(["variant", "metric"])
@@ -248,11 +254,11 @@ def test_real_runs_catch_an_injected_slowdown_and_not_a_rerun(tmp_path, tiny_art
 
 
 @pytest.mark.slow
-def test_real_runs_catch_a_damaged_variant(tmp_path, tiny_artifacts, shared_cache):
+def test_real_runs_catch_a_damaged_variant(tmp_path, tiny_artifacts, shared_cache, pytester, monkeypatch):
     args = ["--variants", "torch-fp32,ov-fp32", "--steps", "2", "--quality-prompts", "2"]
-    base = run_suite(tmp_path, shared_cache, "base", "test_quality.py", args)
+    base = run_suite(pytester, monkeypatch, shared_cache, "base", "test_quality.py", args)
     log = tmp_path / "injected.log"
-    damaged = run_suite(tmp_path, shared_cache, "damaged", "test_quality.py", args,
+    damaged = run_suite(pytester, monkeypatch, shared_cache, "damaged", "test_quality.py", args,
                         SDOPT_INJECT_SUBSTITUTE="ov-fp32=ov-fp32-noised", SDOPT_INJECT_LOG=str(log))
     assert log.read_text().splitlines() == ["served ov-fp32 by ov-fp32-noised"]
     result = compare_runs(base, damaged)
