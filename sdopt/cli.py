@@ -12,10 +12,10 @@ from .artifacts import library_versions, link_copy
 from .backends import check_steps, open_variant
 from .build import build, stages as build_stages
 from .cache import HELP as CACHE_HELP
-from .heap import freeze_what_is_loaded
 from .cache import Cache
 from .cache_prune import prunable
 from .errors import SdoptError
+from .heap import freeze_what_is_loaded
 from .shapes.train import ShapesTraining, train_shapes, with_seed
 from .shapes.world import write_imagefolder
 from .sources import parse_resolution, resolve
