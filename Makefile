@@ -32,7 +32,7 @@ BENCH_ARGS ?= --rounds 5 --interleave --variants all --runtimes openvino,genai -
 BENCH_SAYS ?= make bench: every variant that applies to the model in PYTEST_ARGS, on both OpenVINO runtimes.
 BENCH_TAKES ?= Minutes on a tiny model; at SDXL size a minute or more per variant and round (docs/families.md).
 endif
-BENCH_TAKES ?=   Measured: 11-12 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything.
+BENCH_TAKES ?=   Measured: 11-13 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything.
 BENCH_SAYS ?= make bench: $(BENCH_VARIANTS) on the shapes model, 20 steps; quality on $(BENCH_PROMPTS) prompts.
 BENCH_ARGS ?= --model shapes --steps 20 --rounds 5 --interleave --variants $(BENCH_VARIANTS) \
 	--quality-prompts $(BENCH_PROMPTS) -k "not unet_prediction_error"
