@@ -2,9 +2,9 @@
 
 optimum's exporter collects after every component it converts and the suites collect after releasing a loaded
 pipeline (cycles through optimum's parts keep GBs alive otherwise). Each full collection walks every live object,
-and torch, diffusers and transformers leave hundreds of thousands at import that live as long as the process:
-about 0.25 s a collection in a fresh process, more in a long test session. Freezing them (gc.freeze) takes them
-out of every later collection; nothing they reference is garbage, so nothing is kept that would have been freed.
+and torch, diffusers and transformers leave hundreds of thousands at import that live as long as the process,
+so each of those collections costs a fraction of a second. Freezing them (gc.freeze) takes them out of every
+later collection; nothing they reference is garbage, so nothing is kept that would have been freed.
 """
 import gc
 
