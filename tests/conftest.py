@@ -12,11 +12,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 pytest_plugins = ["pytester"]  # the suites' command line checked in-process (test_suite_options.py)
 
 
-def pytest_sessionstart(session):
-    from sdopt.heap import freeze_what_is_loaded
-    freeze_what_is_loaded()  # the session builds every tiny variant; optimum collects after each component
-
-
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory):
     """One cache for the session's tests that need built variants."""

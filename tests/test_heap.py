@@ -12,7 +12,7 @@ class Node:
 
 def test_garbage_is_freed_not_frozen_and_a_second_call_freezes_nothing_more():
     was_frozen = gc.get_freeze_count()
-    gc.unfreeze()  # the session froze its own heap at start (tests/conftest.py)
+    gc.unfreeze()  # the session froze its own heap at start (bench/plugin.py, loaded by the root conftest.py)
     try:
         garbage = Node()
         dead = weakref.ref(garbage)
