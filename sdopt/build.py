@@ -71,7 +71,7 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     own = METHODS[(runtime, recipe.method)]
     if own.check and static_shapes:
         own.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
-    parent, method = last_stage(recipe)
+    parent, method = last_stage(recipe, source.unet_config)
     base = build(parent, source, size, cache) if parent is not None else None
     resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
     recipe_key = key_material(resolved)
@@ -118,8 +118,9 @@ def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str |
     return reason and f"{recipe.name} cannot be built for a {source.family.title} model ({source.spec}): {reason}"
 
 
-def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:
-    """What the recipe's artifact is built on (None: nothing) and the method that makes it from there."""
+def last_stage(recipe: Recipe, unet_config: dict | None = None) -> tuple[Recipe | VariantSpec | None, Method]:
+    """What the recipe's artifact is built on (None: nothing) and the method that makes it from there (for the
+    model of `unet_config` when given: see `base_spec`)."""
     runtime = recipes.built_on(recipe)
     if recipe.runtime != runtime:
         # The same variant for the runtime its artifact is built for, with this runtime's own files added.
@@ -128,14 +129,15 @@ def last_stage(recipe: Recipe) -> tuple[Recipe | VariantSpec | None, Method]:
         # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
         # shares its UNet build with the FP32-decoder variant.
         return recipes.without_option(recipe, "vae_decoder"), METHODS[("openvino", VAE_LAYER)]
-    return (base_spec(recipe) if recipe.base else None), METHODS[(runtime, recipe.method)]
+    return (base_spec(recipe, unet_config) if recipe.base else None), METHODS[(runtime, recipe.method)]
 
 
-def chain(recipe: Recipe | VariantSpec | str) -> tuple[Method, ...]:
-    """The methods a variant's build runs, first to last."""
+def chain(recipe: Recipe | VariantSpec | str, unet_config: dict | None = None) -> tuple[Method, ...]:
+    """The methods a variant's build runs, first to last (`unet_config`: as in `last_stage`)."""
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
-    parent, method = last_stage(recipe)
-    return (chain(parent) if parent is not None else ()) + (method,)
+    recipe = recipe.for_unet(unet_config) if unet_config is not None else recipe  # as build() takes each level
+    parent, method = last_stage(recipe, unet_config)
+    return (chain(parent, unet_config) if parent is not None else ()) + (method,)
 
 
 def stages(recipe: Recipe | VariantSpec | str) -> tuple:
@@ -144,19 +146,24 @@ def stages(recipe: Recipe | VariantSpec | str) -> tuple:
     return tuple(method.stage for method in chain(recipe))
 
 
-def base_spec(recipe: Recipe) -> VariantSpec:
+def base_spec(recipe: Recipe, unet_config: dict | None = None) -> VariantSpec:
     """The base's spec, carrying this recipe's ToMe and step-caching options when the base uses them too (so that
     `ov-tome-int8-ptq[tome_ratio=0.6]` starts from ov-tome-fp32 at 0.6, not at its default, and
-    `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way)."""
+    `ov-deepcache-int8-ptq[cache_interval=2,tome_ratio=0.4]` from the step-caching IRs made that way). A recipe
+    already made concrete for a model is compared with its base made concrete the same way (`unet_config`), so a
+    reach both leave at `auto` is not carried as a difference."""
     base = recipes.get(recipe.base)
+    base = base.for_unet(unet_config) if unet_config is not None else base
     carried = [name for options in base.stage_options if options.carried(base) for name in options.names()]
     return VariantSpec.of(recipe.base, {k: getattr(recipe, k) for k in carried if getattr(recipe, k) != getattr(base, k)})
 
 
 def for_source(recipe: Recipe, source: sources.Source) -> Recipe:
     """Settings that depend on the model (what its stages make explicit, as PTQ's int8 scope where full int8 would
-    not fit in memory; QAT's schedule and loss weights) made explicit, so the key holds them."""
-    for method in chain(recipe):
+    not fit in memory; QAT's schedule and loss weights; a token method's reach) made explicit, so the key holds
+    them."""
+    recipe = recipe.for_unet(source.unet_config)
+    for method in chain(recipe, source.unet_config):
         recipe = method.for_model(recipe, source) if method.for_model else recipe
     if recipe.training is None:
         return recipe

@@ -70,6 +70,10 @@ class Recipe:
         """`auto` values made concrete for this CPU: what enters the cache key and what the method gets."""
         return replace(self, stage_options=tuple(options.resolved() for options in self.stage_options))
 
+    def for_unet(self, unet_config: dict) -> "Recipe":
+        """`auto` values that depend on the model made concrete for this UNet (a token method's reach)."""
+        return replace(self, stage_options=tuple(options.for_unet(unet_config) for options in self.stage_options))
+
     def refuses(self, steps: int) -> str | None:
         """Why this variant cannot generate in `steps` denoising steps (None: it can), checked with the same
         rule its runtime applies, so a sweep leaves the combination out instead of failing it."""
@@ -113,7 +117,7 @@ def with_choices_checked(name: str, options: dict) -> dict:
             if value is None and "auto" in allowed:
                 value = checked[option] = "auto"
             if value not in allowed:
-                raise BadArgument(f"{name}: {option}={value!r} is not one of {', '.join(allowed)}")
+                raise BadArgument(f"{name}: {option}={value!r} is not one of {', '.join(map(str, allowed))}")
     return checked
 
 

@@ -7,11 +7,10 @@ token of each factor x factor cell) before the key and value projections, which 
 """
 import math
 
-import torch
 from torch import nn
 
 from .errors import BadArgument
-from .tome import LatentSize, TokenMerged
+from .tome import AUTO_REACH, LatentSize, TokenMerged, reach
 
 TODO_FACTORS = (2, 4)
 TODO_DOWNSAMPLES = (1, 2, 4, 8)
@@ -21,9 +20,9 @@ def check_todo(factor: int, max_downsample: int) -> None:
     if factor not in TODO_FACTORS:
         raise BadArgument(f"todo_factor {factor!r} is not one of {TODO_FACTORS} (keys and values on a grid that "
                           f"many times coarser in each direction)")
-    if max_downsample not in TODO_DOWNSAMPLES:
-        raise BadArgument(f"todo_max_downsample {max_downsample!r} is not one of {TODO_DOWNSAMPLES} (how far below "
-                          f"the latent's resolution blocks still downsample)")
+    if max_downsample != AUTO_REACH and max_downsample not in TODO_DOWNSAMPLES:
+        raise BadArgument(f"todo_max_downsample {max_downsample!r} is not one of {TODO_DOWNSAMPLES} or {AUTO_REACH} "
+                          f"(how far below the latent's resolution blocks still downsample)")
 
 
 def check_grid(factor: int, max_downsample: int, height: int, width: int) -> None:
@@ -63,9 +62,10 @@ class DownsampledKeys(nn.Module):
         return self.inner(hidden_states, keys, *args, **kwargs)
 
 
-def apply_todo(unet: nn.Module, factor: int = 2, max_downsample: int = 1) -> list[DownsampledKeys]:
+def apply_todo(unet: nn.Module, factor: int = 2, max_downsample: int | str = AUTO_REACH) -> list[DownsampledKeys]:
     """Patch every transformer block's self-attention of a diffusers UNet in place; returns the wrappers."""
     check_todo(factor, max_downsample)
+    max_downsample = reach(max_downsample, unet.config)
     from diffusers.models.attention import BasicTransformerBlock
     latent = LatentSize()
     unet.register_forward_pre_hook(latent.remember, with_kwargs=True)

@@ -20,6 +20,9 @@ from .errors import BadArgument
 
 TOME_MAX_RATIO = 0.75  # the non-destination share of tokens (3 of every 4): no more can be merged
 TOME_DOWNSAMPLES = (1, 2, 4, 8)
+# A token method's reach left to the model: its highest-resolution self-attention (1 on SD 1.x/2.x, 2 on SDXL,
+# whose first down block has none), the blocks tomesd and ToDo aim at.
+AUTO_REACH = "auto"
 
 
 def check_tome(ratio: float, max_downsample: int) -> None:
@@ -27,18 +30,31 @@ def check_tome(ratio: float, max_downsample: int) -> None:
     if not 0 <= ratio <= TOME_MAX_RATIO:
         raise BadArgument(f"tome_ratio {ratio} is outside [0, {TOME_MAX_RATIO}] (only non-destination tokens, "
                           f"3 of every 4, can merge)")
-    if max_downsample not in TOME_DOWNSAMPLES:
-        raise BadArgument(f"tome_max_downsample {max_downsample} is not one of {TOME_DOWNSAMPLES} (how far below "
-                          f"the latent's resolution blocks still merge)")
+    if max_downsample != AUTO_REACH and max_downsample not in TOME_DOWNSAMPLES:
+        raise BadArgument(f"tome_max_downsample {max_downsample} is not one of {TOME_DOWNSAMPLES} or {AUTO_REACH} "
+                          f"(how far below the latent's resolution blocks still merge)")
+
+
+def attention_levels(unet_config) -> list[int]:
+    """How far below the latent's resolution each down level with self-attention sits (a diffusers UNet config)."""
+    return [2 ** index for index, kind in enumerate(unet_config.get("down_block_types", ())) if "Attn" in kind]
+
+
+def reach(max_downsample, unet_config) -> int:
+    """`auto` made concrete for this UNet: its highest-resolution self-attention level (1 if it has none, which
+    `reach_refusal` refuses before any build)."""
+    if max_downsample != AUTO_REACH:
+        return max_downsample
+    return next(iter(attention_levels(unet_config)), 1)
 
 
 def reach_refusal(method: str, option: str, max_downsample: int, unet_config: dict) -> str | None:
     """Why a token method set to reach blocks at most `max_downsample` below the latent's resolution would change
     nothing in this UNet (None: it reaches some self-attention). SDXL's first attention is 2x below it."""
-    levels = [2 ** index for index, kind in enumerate(unet_config.get("down_block_types", ())) if "Attn" in kind]
+    levels = attention_levels(unet_config)
     if not levels:
         return f"{method} rewrites self-attention, and this UNet has none"
-    if max_downsample < levels[0]:
+    if reach(max_downsample, unet_config) < levels[0]:
         return (f"{method} reaches blocks at most {max_downsample}x below the latent's resolution ({option}="
                 f"{max_downsample}), where this UNet has no self-attention (its first is {levels[0]}x below): "
                 f"set {option}={levels[0]}")
@@ -147,11 +163,12 @@ class TokenMerged(nn.Module):
         return self.plan.unmerge(self.inner(merged, *args, **kwargs))
 
 
-def apply_tome(unet: nn.Module, ratio: float, max_downsample: int = 1, mlp: bool = False,
+def apply_tome(unet: nn.Module, ratio: float, max_downsample: int | str = AUTO_REACH, mlp: bool = False,
                crossattn: bool = False) -> list[TokenMerged]:
     """Patch every transformer block of a diffusers UNet in place; returns the wrappers (for their counts).
     Self-attention always merges; cross-attention and the MLP when asked (tomesd's merge_crossattn/merge_mlp)."""
     check_tome(ratio, max_downsample)
+    max_downsample = reach(max_downsample, unet.config)
     from diffusers.models.attention import BasicTransformerBlock
     latent = LatentSize()
     unet.register_forward_pre_hook(latent.remember, with_kwargs=True)

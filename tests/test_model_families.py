@@ -116,10 +116,10 @@ def test_calibration_and_teacher_forcing_carry_the_families_extra_inputs(unseen_
 
 
 def test_token_merging_reaches_sdxls_attention_and_converts_with_its_extra_inputs(unseen_sdxl, shared_cache):
-    """At the reach SDXL needs, merging changes the torch UNet's prediction, and the OpenVINO UNet converted with
-    the merge in its graph (pooled embedding and time ids traced by name) predicts what the patched torch UNet
-    does."""
-    options = "[tome_max_downsample=2,tome_ratio=0.5]"
+    """At the default reach (SDXL's first self-attention, 2x below the latent), merging changes the torch UNet's
+    prediction, and the OpenVINO UNet converted with the merge in its graph (pooled embedding and time ids traced
+    by name) predicts what the patched torch UNet does."""
+    options = "[tome_ratio=0.5]"
     plain, merged, converted = (open_variant(sdopt.build(name, str(unseen_sdxl), SIZE, cache=shared_cache))
                                 for name in ("torch-fp32", f"torch-tome{options}", f"ov-tome-fp32{options}"))
     with capture_unet_inputs(plain) as calls:
@@ -156,8 +156,8 @@ def test_an_lcm_records_its_guidance_embedding_and_runs_on_genai(shared_cache):
 @pytest.mark.parametrize("variant, model, words", [
     ("ov-int8-qat", "tiny-sdxl", "its qat stage trains with SD-1.x's UNet inputs only"),
     ("ov-deepcache-int8-ptq", "tiny-lcm", "its deepcache stage runs the project's own denoising loop"),
-    ("torch-tome", "tiny-sdxl", "set tome_max_downsample=2"),
-    ("ov-todo-int8-ptq", "tiny-sdxl", "set todo_max_downsample=2"),
+    ("torch-tome[tome_max_downsample=1]", "tiny-sdxl", "set tome_max_downsample=2"),
+    ("ov-todo-int8-ptq[todo_max_downsample=1]", "tiny-sdxl", "set todo_max_downsample=2"),
 ])
 def test_what_a_family_cannot_run_is_refused_before_anything_is_built(variant, model, words, tmp_path):
     cache = sdopt.Cache(tmp_path / "cache")
@@ -167,9 +167,10 @@ def test_what_a_family_cannot_run_is_refused_before_anything_is_built(variant, m
 
 
 def test_the_suites_leave_out_what_the_model_cannot_be_built_as():
-    settings = Settings.parse(model="tiny-sdxl", variants="torch-fp32,ov-int8-qat,torch-tome[tome_max_downsample=2]")
-    assert settings.variants == ("torch-fp32", "torch-tome[tome_max_downsample=2]")
-    assert [line.split(":")[0] for line in settings.not_run()] == ["ov-int8-qat"]
+    settings = Settings.parse(model="tiny-sdxl", variants="torch-fp32,ov-int8-qat,torch-tome,"
+                                                           "torch-todo[todo_max_downsample=1]")
+    assert settings.variants == ("torch-fp32", "torch-tome")
+    assert [line.split(":")[0] for line in settings.not_run()] == ["ov-int8-qat", "torch-todo[todo_max_downsample=1]"]
     assert settings.schedulers == ("euler",) and settings.guidance == 5.0
     with pytest.raises(BadArgument, match="no variant asked for can be built"):
         Settings.parse(model="tiny-lcm", variants="ov-int8-qat")

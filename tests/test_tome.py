@@ -9,7 +9,7 @@ import torch
 import sdopt
 from sdopt import recipes
 from sdopt.build import base_spec
-from sdopt.cache import read_manifest
+from sdopt.cache import key_of as cache_key, read_manifest
 from sdopt.errors import BadArgument
 from sdopt.tome import TOME_MAX_RATIO, apply_tome, merge_plan
 
@@ -198,3 +198,22 @@ def test_ratio_options_reach_the_base_and_bad_ratios_are_refused(tiny_artifacts,
     assert manifest["material"]["recipe"]["tome_ratio"] == 0.4
     # a variant that merges no tokens has no ToMe fields in its key
     assert "tome_ratio" not in sdopt.key_material(recipes.get("ov-int8-ptq"))
+
+
+def test_the_default_reach_is_the_models_first_self_attention_level(shared_cache):
+    """`auto` is made concrete before the key: on SD 1.x it is the same artifact as reach 1 (cached builds stay
+    valid), on SDXL, whose first down block has no attention, reach 2; a reach that is neither a level nor auto
+    is refused naming the choices."""
+    def keyed(name, model):
+        """The reach built, the base built on, and the key without the variant's own name (which names the folder)."""
+        material = read_manifest(sdopt.build(name, model, cache=shared_cache))["material"]
+        unnamed = material | {"recipe": {k: v for k, v in material["recipe"].items() if k != "name"}}
+        return material["recipe"]["tome_max_downsample"], material["base"], cache_key(unnamed)
+
+    assert keyed("torch-tome", "tiny")[0] == 1
+    assert keyed("torch-tome", "tiny")[2] == keyed("torch-tome[tome_max_downsample=1]", "tiny")[2]
+    assert keyed("torch-tome", "tiny-sdxl")[0] == 2
+    assert keyed("torch-tome", "tiny-sdxl")[2] == keyed("torch-tome[tome_max_downsample=2]", "tiny-sdxl")[2]
+    assert keyed("torch-tome", "tiny-sdxl")[1].startswith("torch-fp32-")  # the base as registered, no options
+    with pytest.raises(BadArgument, match="tome_max_downsample=3 is not one of auto, 1, 2, 4, 8"):
+        recipes.get("torch-tome[tome_max_downsample=3]")

@@ -77,6 +77,11 @@ class StageOptions:
         """`auto` values made concrete for this machine, before they enter the key."""
         return self
 
+    def for_unet(self, unet_config: dict) -> "StageOptions":
+        """`auto` values that depend on the model made concrete for this UNet (its diffusers config), before they
+        enter the key."""
+        return self
+
     def check(self, name: str, recipe, given: set, built_on: str) -> None:
         """Raise BadArgument for a value or a combination the stage cannot build (`given`: the options the user
         set; `built_on`: the runtime whose methods make the artifact)."""

@@ -1,14 +1,14 @@
 """Token downsampling (sdopt/todo.py) as a stage: on torch a patch applied on opening, on OpenVINO the UNet
 converted with the downsampled keys and values in its graph."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import progress
 from ..artifacts import link_copy
 from ..errors import BadArgument
 from ..export import convert_unet
 from ..ir import IR
-from ..todo import apply_todo, check_grid, check_todo
-from ..tome import reach_refusal
+from ..todo import TODO_DOWNSAMPLES, apply_todo, check_grid, check_todo
+from ..tome import AUTO_REACH, reach, reach_refusal
 from .base import BuildContext, Method, StageOptions, token_patched_unet
 from .tome import uses_tokens
 
@@ -16,10 +16,12 @@ from .tome import uses_tokens
 @dataclass(frozen=True)
 class Options(StageOptions):
     """Self-attention's keys and values on a grid `todo_factor` times coarser in each direction, in blocks at most
-    `todo_max_downsample` below the latent's resolution; 0 is off."""
+    `todo_max_downsample` below the latent's resolution (`auto`: the UNet's highest-resolution self-attention);
+    0 is off."""
     PREFIX = "todo"
+    CHOICES = {"todo_max_downsample": (AUTO_REACH, *TODO_DOWNSAMPLES)}
     todo_factor: int = 0
-    todo_max_downsample: int = 1
+    todo_max_downsample: int | str = AUTO_REACH
 
     def active(self) -> bool:
         return bool(self.todo_factor)
@@ -33,6 +35,9 @@ class Options(StageOptions):
 
     def fits(self, unet_config: dict) -> str | None:
         return reach_refusal("token downsampling", "todo_max_downsample", self.todo_max_downsample, unet_config)
+
+    def for_unet(self, unet_config: dict) -> "Options":
+        return replace(self, todo_max_downsample=reach(self.todo_max_downsample, unet_config))
 
     @staticmethod
     def carried(base) -> bool:

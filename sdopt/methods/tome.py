@@ -1,23 +1,25 @@
 """Token merging (sdopt/tome.py) as a stage: on torch a patch applied when the pipeline is opened, on OpenVINO the
 UNet converted with the merge in its graph."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import progress
 from ..artifacts import link_copy
 from ..export import convert_unet
 from ..ir import IR
-from ..tome import apply_tome, check_tome, reach_refusal
+from ..tome import AUTO_REACH, TOME_DOWNSAMPLES, apply_tome, check_tome, reach, reach_refusal
 from .base import BuildContext, Method, StageOptions, token_patched_unet
 
 
 @dataclass(frozen=True)
 class Options(StageOptions):
     """Share of tokens merged before self-attention (and, if asked, before cross-attention and the MLP) in blocks
-    at most `tome_max_downsample` below the latent's resolution; 0 is off."""
+    at most `tome_max_downsample` below the latent's resolution (`auto`: the UNet's highest-resolution
+    self-attention); 0 is off."""
     PREFIX = "tome"
+    CHOICES = {"tome_max_downsample": (AUTO_REACH, *TOME_DOWNSAMPLES)}
     tome_ratio: float = 0.0
-    tome_max_downsample: int = 1
+    tome_max_downsample: int | str = AUTO_REACH
     tome_mlp: bool = False
     tome_crossattn: bool = False
 
@@ -29,6 +31,9 @@ class Options(StageOptions):
 
     def fits(self, unet_config: dict) -> str | None:
         return reach_refusal("token merging", "tome_max_downsample", self.tome_max_downsample, unet_config)
+
+    def for_unet(self, unet_config: dict) -> "Options":
+        return replace(self, tome_max_downsample=reach(self.tome_max_downsample, unet_config))
 
     @staticmethod
     def carried(base) -> bool:
