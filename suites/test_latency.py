@@ -71,7 +71,7 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
                   "full_unet_calls": full}
         for target in PROJECTED_STEPS:
             values[f"latency_projected_{target}"] = projected_seconds(
-                calls, timings.total, *runner.variant.unet_calls(case.scheduler, target))
+                calls, timings.total, *runner.variant.unet_calls(case.scheduler, target), timings.step_ends)
         if timings.step_seconds():  # the time between step ends: none with a single step
             values["step_median"] = 1e3 * statistics.median(timings.step_seconds())
         values |= {NAMES[name]: 1e3 * statistics.median(seconds) for name, seconds in calls.items()}

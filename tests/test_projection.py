@@ -36,14 +36,33 @@ def test_a_projection_from_few_steps_matches_a_direct_generation_of_many(tiny_ar
     projected, all_full, direct = [], [], []
     for _ in range(5):
         runner.generate(steps=3, **call)
-        projected.append(projected_seconds(runner.timings.calls, runner.timings.total, *target))
-        all_full.append(projected_seconds(runner.timings.calls, runner.timings.total, target[0], target[0]))
+        timings = runner.timings
+        projected.append(projected_seconds(timings.calls, timings.total, *target, timings.step_ends))
+        all_full.append(projected_seconds(timings.calls, timings.total, target[0], target[0], timings.step_ends))
         runner.generate(steps=21, **call)
         direct.append(runner.timings.total)
     ratio = statistics.median(projected) / statistics.median(direct)
     assert 0.7 < ratio < 1.4, (projected, direct)
     if target[1] < target[0]:  # the caching schedule is what brings the projection near the direct time
         assert abs(statistics.median(all_full) / statistics.median(direct) - 1) > abs(ratio - 1) + 0.3
+
+
+def test_the_generations_own_setup_is_projected_once_not_per_step():
+    """A made-up generation with known parts, 3 ms of glue per step and 20 ms of setup before the first step:
+    projected from 3 steps to 21, only the steps multiply. Spread over the 3 measured steps, the setup would be
+    projected 7 times (+120 ms)."""
+    def made_up(steps, setup=0.020, glue=0.003):
+        calls, _ = generation(steps)
+        ends, clock = [], setup + 0.3
+        for unet, step in zip(calls["unet"], calls["scheduler_step"]):
+            clock += glue + unet + step
+            ends.append(clock)
+        return calls, ends[-1] + 2.0 + 0.1, ends
+
+    calls, total, ends = made_up(3)
+    direct = made_up(21)[1]
+    assert projected_seconds(calls, total, 21, 21, ends) == pytest.approx(direct)
+    assert projected_seconds(calls, total, 21, 21) == pytest.approx(direct + 6 * 0.020)  # without step ends
 
 
 def test_a_projection_it_cannot_make_is_refused():

@@ -2,18 +2,20 @@
 
 Step caching makes UNet calls unequal, so a speedup read at a handful of steps says little about 20 or 50. A
 generation is: fixed parts (text encoder, VAE decode, post-processing) plus, per UNet call, the call itself (full
-or shallow), one scheduler step and the pipeline's glue (guidance arithmetic, input scaling). Projecting from a
-run whose step count is a multiple of the caching interval keeps the full/shallow mix of whole cycles; a direct
-run at the target step count checks the projection (docs/speed.md).
+or shallow), one scheduler step and the pipeline's glue (guidance arithmetic, input scaling), read between step
+ends; what is left over is the generation's own setup, counted once. Projecting from a run whose step count is
+a multiple of the caching interval keeps the full/shallow mix of whole cycles; a direct run at the target step
+count checks the projection (docs/speed.md).
 """
 import statistics
 
 FIXED_PARTS = ("text_encoder", "text_encoder_2", "vae_decode", "image_postprocess")
 
 
-def projected_seconds(calls: dict, total: float, unet_calls: int, full_calls: int) -> float:
+def projected_seconds(calls: dict, total: float, unet_calls: int, full_calls: int, step_ends=()) -> float:
     """Seconds for a generation of `unet_calls` UNet calls, `full_calls` of them full, from one measured
-    generation: `calls` (part -> seconds of each call, as `Timings.calls`) and its `total` seconds."""
+    generation: `calls` (part -> seconds of each call, as `Timings.calls`), its `total` seconds and the times its
+    steps ended (`Timings.step_ends`)."""
     if not 0 <= full_calls <= unet_calls or unet_calls < 1:
         raise ValueError(f"{full_calls} full of {unet_calls} UNet calls is not a generation")
     measured = len(calls["scheduler_step"])
@@ -21,8 +23,24 @@ def projected_seconds(calls: dict, total: float, unet_calls: int, full_calls: in
     if full_calls < unet_calls and not shallow:
         raise ValueError("a projection with shallow calls needs a measured generation that made some")
     parts = sum(sum(seconds) for seconds in calls.values())
-    glue_per_call = (total - parts) / measured
+    glue = glue_per_call(calls, step_ends)
+    # What no part and no step accounts for is the generation's own setup (latents, timesteps, the loop's
+    # state): once per generation. Spread over the calls instead, a few-step run would project it many times.
+    glue = (total - parts) / measured if glue is None else glue
+    per_generation = total - parts - measured * glue
     fixed = sum(sum(calls.get(name, ())) for name in FIXED_PARTS)
-    per_call = statistics.median(calls["scheduler_step"]) + glue_per_call
-    return (fixed + full_calls * statistics.median(calls["unet"]) +
+    per_call = statistics.median(calls["scheduler_step"]) + glue
+    return (fixed + per_generation + full_calls * statistics.median(calls["unet"]) +
             (unet_calls - full_calls) * (statistics.median(shallow) if shallow else 0.0) + unet_calls * per_call)
+
+
+def glue_per_call(calls: dict, step_ends) -> float | None:
+    """The time a step takes beyond its UNet call and scheduler step (guidance arithmetic, input scaling), read
+    between the ends of the second and last steps, where nothing but steps runs (None: fewer than two steps, or
+    step ends that do not match the calls). The first step's call, always a full one, is left out with it."""
+    steps = len(calls["scheduler_step"])
+    if steps < 2 or len(step_ends) != steps:
+        return None
+    unet = calls["unet"][1:] + calls.get("unet_shallow", [])
+    inside = sum(unet) + sum(calls["scheduler_step"][1:])
+    return max(0.0, (step_ends[-1] - step_ends[0] - inside) / (steps - 1))

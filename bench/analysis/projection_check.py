@@ -56,7 +56,8 @@ def bracketed(variant: str, settings, scheduler: str, run_steps: int, steps: int
         if role == "direct":
             direct = runner.timings.total
         else:
-            projections.append(projected_seconds(runner.timings.calls, runner.timings.total, *target_calls))
+            projections.append(projected_seconds(runner.timings.calls, runner.timings.total, *target_calls,
+                                                  runner.timings.step_ends))
     return projections, direct
 
 
