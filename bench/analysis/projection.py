@@ -16,7 +16,7 @@ def projected_seconds(calls: dict, total: float, unet_calls: int, full_calls: in
     """Seconds for a generation of `unet_calls` UNet calls, `full_calls` of them full, from one measured
     generation: `calls` (part -> seconds of each call, as `Timings.calls`), its `total` seconds and the times its
     steps ended (`Timings.step_ends`)."""
-    if not 0 <= full_calls <= unet_calls or unet_calls < 1:
+    if not 1 <= full_calls <= unet_calls:  # the first call is always a full one
         raise ValueError(f"{full_calls} full of {unet_calls} UNet calls is not a generation")
     measured = len(calls["scheduler_step"])
     shallow = calls.get("unet_shallow")
@@ -30,7 +30,10 @@ def projected_seconds(calls: dict, total: float, unet_calls: int, full_calls: in
     per_generation = total - parts - measured * glue
     fixed = sum(sum(calls.get(name, ())) for name in FIXED_PARTS)
     per_call = statistics.median(calls["scheduler_step"]) + glue
-    return (fixed + per_generation + full_calls * statistics.median(calls["unet"]) +
+    # A generation's first UNet call is slower than its later ones (up to twice on tiny, where a call takes
+    # milliseconds): it is taken once, as measured, and the later full calls at the median of the others.
+    first, warm = calls["unet"][0], calls["unet"][1:] or calls["unet"]
+    return (fixed + per_generation + first + (full_calls - 1) * statistics.median(warm) +
             (unet_calls - full_calls) * (statistics.median(shallow) if shallow else 0.0) + unet_calls * per_call)
 
 
