@@ -109,7 +109,9 @@ def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str |
     scope that would not fit its memory). Asked before anything is built, and by the suites to leave such
     variants out."""
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
-    run = chain(recipe)
+    # With the model's UNet: a recipe already made concrete for it (the base of a GenAI or int8-decoder layer)
+    # then names its own base as build() will, not with its reach carried as a difference from `auto`.
+    run = chain(recipe, source.unet_config)
     reason = (source.family.stage_refusal(tuple(method.stage for method in run))
               or next(filter(None, (options.fits(source.unet_config)
                                     for options in recipe.stage_options if options.active())), None)

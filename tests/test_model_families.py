@@ -10,7 +10,7 @@ import sdopt
 from bench.settings import Settings
 from sdopt import cli, families
 from sdopt.backends import capture_unet_inputs, open_variant
-from sdopt.build import materialize
+from sdopt.build import chain, for_source, last_stage, materialize, refusal
 from sdopt.errors import BadArgument
 from sdopt.inputs import record_unet_inputs
 from sdopt.ir import IR
@@ -164,6 +164,18 @@ def test_what_a_family_cannot_run_is_refused_before_anything_is_built(variant, m
     with pytest.raises(BadArgument, match=words):
         sdopt.build(variant, model, cache=cache)
     assert not any(path.is_file() for path in (tmp_path / "cache").rglob("*"))  # not even the source
+
+
+@pytest.mark.parametrize("model", ["tiny", "tiny-sdxl"])
+def test_a_layer_over_a_token_variant_builds_on_the_same_chain(model):
+    """A GenAI or int8-decoder layer builds its variant from the recipe already made concrete for the model (a
+    token method's reach a number, not `auto`): that variant must name the same bases as when asked for by name,
+    and not be refused for a reach carried as a difference."""
+    source = resolve(model)
+    for name in ("ov-tome-int8-ptq[runtime=genai]", "ov-todo-int8-ptq[vae_decoder=int8]"):
+        parent, _ = last_stage(for_source(sdopt.recipes.get(name), source), source.unet_config)
+        assert refusal(parent, source) is None, name
+        assert chain(parent, source.unet_config) == chain(name.split("[")[0])
 
 
 def test_the_suites_leave_out_what_the_model_cannot_be_built_as():
