@@ -32,7 +32,7 @@ BENCH_ARGS ?= --rounds 5 --interleave --variants all --runtimes openvino,genai -
 BENCH_SAYS ?= make bench: every variant that applies to the model in PYTEST_ARGS, on both OpenVINO runtimes.
 BENCH_TAKES ?= Minutes on a tiny model; sdxl-arch 512 at --steps 2 --rounds 2: 1 h 39 min on 2 cores, builds included (docs/results.md).
 endif
-BENCH_TAKES ?=   Measured: 11-13 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything.
+BENCH_TAKES ?=   Measured: 11-14 min on 2 cores from a fresh clone with an empty variant cache (docs/results.md); make bench-full runs everything.
 BENCH_SAYS ?= make bench: $(BENCH_VARIANTS) on the shapes model, 20 steps; quality on $(BENCH_PROMPTS) prompts.
 BENCH_ARGS ?= --model shapes --steps 20 --rounds 5 --interleave --variants $(BENCH_VARIANTS) \
 	--quality-prompts $(BENCH_PROMPTS) -k "not unet_prediction_error"
