@@ -12,6 +12,7 @@ from bench.__main__ import main as bench_main
 from bench.analysis.compare import compare_runs
 from bench.analysis.runs import load_run
 from bench.analysis.thresholds import load_thresholds
+from inprocess import run_suites
 from made_runs import ENV, timings, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,20 +214,16 @@ def test_versions_table(tmp_path, capsys):
 
 
 def run_suite(pytester, monkeypatch, cache, name, suite, args, **inject):
-    """A real suite run, in this process (a second process would spend ~10 s importing the same libraries), with
-    the fault-injection plugin loaded and told what to inject through its environment variables."""
-    # pytester drops the modules an in-process run imported; OpenVINO's native module cannot be imported twice
-    import optimum.intel.openvino  # noqa: F401
+    """A real suite run, in this process, with the fault-injection plugin loaded and told what to inject through
+    its environment variables."""
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugins"))
     with monkeypatch.context() as scoped:
         for variable, value in inject.items():
             scoped.setenv(variable, value)
         results = pytester.path / name
-        result = pytester.runpytest_inprocess(
-            str(ROOT / "suites" / suite), "-p", "fault_injection", "-q", "-p", "no:cacheprovider", "--results-dir",
-            str(results), "--sdopt-cache", str(cache.root), "--benchmark-json", str(pytester.path / f"{name}.json"),
-            *args)
-    assert result.ret == 0, result.stdout.str()[-3000:] + result.stderr.str()[-3000:]
+        run_suites(pytester, str(ROOT / "suites" / suite), "-p", "fault_injection", "-q", "-p", "no:cacheprovider",
+                   "--results-dir", str(results), "--sdopt-cache", str(cache.root), "--benchmark-json",
+                   str(pytester.path / f"{name}.json"), *args)
     return results / "latest"
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from bench.run_folder import JOURNAL, MARKER
+from inprocess import run_suites
 
 ROOT = Path(__file__).resolve().parents[1]
 # Two latency tests of 20-step generations: ov-fp32's first (about 3 s), then torch-fp32's (a load and four
@@ -85,11 +86,8 @@ def test_a_run_killed_at_any_point_keeps_its_finished_tests_and_resumes_to_compl
     assert "interrupted after 1 of 2 tests" in report(run, capsys)
 
     # The last resume runs only the missing test and completes the folder; no signal is sent, so it runs in this
-    # process (a third interpreter would spend ~11 s importing). pytester drops the modules an in-process run
-    # imported, and OpenVINO's native module cannot be imported twice: import it here first.
-    import optimum.intel.openvino  # noqa: F401
-    done = pytester.runpytest_inprocess(*resume(run))
-    assert done.ret == 0, done.stdout.str()[-3000:] + done.stderr.str()[-3000:]
+    # process.
+    done = run_suites(pytester, *resume(run))
     done.assert_outcomes(passed=1, deselected=1)
     tests = [e["test"] for e in journal(run)]
     assert len(tests) == len(set(tests)) == 2 and not (run / MARKER).exists()
