@@ -25,7 +25,7 @@ def record_unet_inputs(variant, prompts, steps: int, height: int, width: int, sc
             progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
             variant.generate(prompt, steps, scheduler, seed=index, height=height, width=width,
-                             guidance_scale=guidance_scale)
+                             guidance_scale=guidance_scale, decode=False)
             shown(index + 1)
     return [{name: value.astype(np.float32) for name, value in call.items() if name != "timestep"}
             | {"timestep": call["timestep"].astype(np.float32).reshape(-1)[:1]} for call in calls]
@@ -88,7 +88,8 @@ def vae_calibration_samples(base: Path, size, world: bool, guidance_scale: float
             progress.bar("calibration prompts", len(prompts)) as shown:
         for index, prompt in enumerate(prompts):
             latents = variant.generate(prompt, VAE_CALIBRATION["steps"], variant.sampling.scheduler, seed=index,
-                                       height=size[0], width=size[1], guidance_scale=guidance_scale).latents
+                                       height=size[0], width=size[1], guidance_scale=guidance_scale,
+                                       decode=False).latents
             samples.append({"latent_sample": (latents / scaling).numpy().astype(np.float32)})
             shown(index + 1)
     return samples

@@ -3,6 +3,7 @@ import collections
 
 import numpy as np
 import pytest
+import torch
 
 import sdopt
 from explicit_recipes import CONV_ONLY_PTQ
@@ -85,6 +86,23 @@ def test_int8_changes_the_result_a_little(opened):
     fp32, int8 = opened["ov-fp32"].generate(**call).latents, opened["ov-int8-ptq"].generate(**call).latents
     relative = float((fp32 - int8).norm() / fp32.norm())
     assert 0 < relative < 0.5
+
+
+@pytest.mark.parametrize("variant", ["ov-fp32", "torch-deepcache"])  # the pipeline's loop, then the project's own
+def test_latents_only_skips_the_vae_decode_and_keeps_the_same_latents(opened, shared_cache, variant):
+    """What calibration records with: no images, no decoder call, the very latents of a full generation."""
+    pipeline = opened.get(variant) or open_variant(sdopt.build(variant, "tiny", cache=shared_cache))
+    decoded = []
+
+    def count(name, method):
+        return (lambda *args, **kwargs: decoded.append(name) or method(*args, **kwargs)) if name == "vae_decode" \
+            else method
+    call = dict(prompt="a cartoon bird", steps=3, scheduler="euler", seed=7, height=128, width=128, wrap=count)
+    full = pipeline.generate(**call)
+    assert decoded == ["vae_decode"] and full.images
+    latents_only = pipeline.generate(**call, decode=False)
+    assert decoded == ["vae_decode"] and latents_only.images == []
+    assert torch.equal(latents_only.latents, full.latents)
 
 
 @pytest.mark.parametrize("scheduler", sorted(sdopt.schedulers.SCHEDULERS))

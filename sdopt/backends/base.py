@@ -202,10 +202,11 @@ class Variant:
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
                  guidance_scale: float | None = None, on_step: Callable[[int], None] | None = None,
-                 wrap: Callable[[str, Callable], Callable] | None = None) -> Generation:
+                 wrap: Callable[[str, Callable], Callable] | None = None, decode: bool = True) -> Generation:
         """One image. `wrap(name, method)`, if given, replaces each call point's method for this generation
         (the scheduler is chosen per generation, so wrapping must happen here). guidance_scale None: the model
-        family's default."""
+        family's default. decode False: final latents only, no images (calibration needs no VAE decode, which at
+        SDXL 1024 costs 24 s a call)."""
         guidance_scale = self.check_call(steps, guidance_scale, height, width)
         self.pipe.scheduler = self._scheduler(scheduler)
         final = {}
@@ -217,11 +218,11 @@ class Variant:
             return tensors
 
         with torch.inference_mode(), _wrapped(self.call_points() if wrap else {}, wrap):
-            images = self.denoise(prompt, steps, guidance_scale, height, width, seed, step_end)
+            images = self.denoise(prompt, steps, guidance_scale, height, width, seed, step_end, decode)
         return Generation(images, final["latents"].clone())
 
     def denoise(self, prompt: str, steps: int, guidance_scale: float, height: int, width: int, seed: int,
-                step_end: Callable) -> list:
+                step_end: Callable, decode: bool = True) -> list:
         """The denoising loop, from prompt to images: the pipeline's own. A method that changes the loop (step
         caching, which skips parts of the UNet on some steps) runs `own_loop` instead; the UNet call points and
         `step_end(pipe, step, timestep, {"latents": ...})` after every step keep timing and capture working."""
@@ -229,15 +230,15 @@ class Variant:
             check_deepcache(self.step_cache["interval"], self.step_cache["branch"], steps=steps)
             full, shallow = self.step_graphs
             cache = StepCache(full, shallow, self.step_cache["interval"])
-            return self.own_loop(prompt, steps, guidance_scale, height, width, seed, step_end, cache.predict)
+            return self.own_loop(prompt, steps, guidance_scale, height, width, seed, step_end, cache.predict, decode)
         latents, generator = seeded_noise(seed, height, width, self.latent_channels, self.vae_scale_factor)
         out = self.pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, height=height,
                         width=width, latents=latents, generator=generator, callback_on_step_end=step_end,
-                        callback_on_step_end_tensor_inputs=["latents"])
-        return out.images
+                        callback_on_step_end_tensor_inputs=["latents"], output_type="pil" if decode else "latent")
+        return out.images if decode else []
 
     def own_loop(self, prompt: str, steps: int, guidance_scale: float, height: int, width: int, seed: int,
-                 step_end: Callable, predict: Callable) -> list:
+                 step_end: Callable, predict: Callable, decode: bool = True) -> list:
         """The pipeline's denoising loop, step by step as diffusers' StableDiffusionPipeline runs it, with the UNet
         call replaced by `predict(step_index, model_input, timestep, prompt_embeddings)`: for methods that choose
         per step which graph runs (step caching). Encoding, scheduler, guidance, decoding and post-processing
@@ -255,6 +256,8 @@ class Variant:
             noise = unconditional + guidance_scale * (conditional - unconditional)
             latents = pipe.scheduler.step(noise, timestep, latents, **extra, return_dict=False)[0]
             latents = step_end(pipe, index, timestep, {"latents": latents})["latents"]
+        if not decode:
+            return []
         image = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False, generator=generator)[0]
         return pipe.image_processor.postprocess(image, output_type="pil", do_denormalize=[True] * image.shape[0])
 

@@ -160,9 +160,10 @@ class GenAIVariant(Variant):
         return super().unet_calls(scheduler, steps)
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
-                 guidance_scale: float | None = None, on_step=None, wrap=None) -> Generation:
+                 guidance_scale: float | None = None, on_step=None, wrap=None, decode: bool = True) -> Generation:
         """One image through GenAI's own loop. `wrap` cannot reach inside it: the returned Generation carries the
-        parts' seconds as GenAI measured them instead. The final latents come from GenAI's step callback."""
+        parts' seconds as GenAI measured them instead. The final latents come from GenAI's step callback. GenAI
+        has no latent-only output: `decode` False still decodes (its images are returned)."""
         import openvino_genai
         guidance_scale = self.check_call(steps, guidance_scale, height, width)
         if self._scheduler_in_use != scheduler:
