@@ -12,7 +12,7 @@ from .artifacts import library_versions, stages_of
 from .cache import Cache
 from .errors import BadArgument, UnknownName
 from .inputs import VAE_CALIBRATION
-from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, VAE_LAYER, BuildContext, Method
+from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, PRECISION_LAYER, VAE_LAYER, BuildContext, Method
 from .qat_settings import SHAPES_STEPS
 from .recipes import NOT_IN_KEY, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
@@ -127,6 +127,10 @@ def last_stage(recipe: Recipe, unet_config: dict | None = None) -> tuple[Recipe 
     if recipe.runtime != runtime:
         # The same variant for the runtime its artifact is built for, with this runtime's own files added.
         return recipes.without_option(recipe, "runtime"), METHODS[(recipe.runtime, GENAI_LAYER)]
+    if recipe.inference_precision != "f32":
+        # The same files compiled at another precision: a layer over the f32 variant, which every build and
+        # calibration below it shares (the int8 decoder included: calibrated on what the f32 pipeline draws).
+        return recipes.without_option(recipe, "inference_precision"), METHODS[("openvino", PRECISION_LAYER)]
     if recipe.vae_decoder != "fp32":
         # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
         # shares its UNet build with the FP32-decoder variant.

@@ -17,7 +17,7 @@ from .. import families, schedulers
 from ..errors import BadArgument
 from ..ir import IR
 from .base import Generation, Variant
-from .openvino_backend import READ_BACK, ov_config
+from .openvino_backend import PRECISION_STAGE, READ_BACK, apply_precision, ov_config
 
 # The project's scheduler names -> GenAI's built-in kinds; the rest are refused with GenAI's list.
 GENAI_SCHEDULERS = {"pndm": "PNDM", "ddim": "DDIM", "euler": "EULER_DISCRETE",
@@ -96,8 +96,9 @@ class GenAIVariant(Variant):
         if perf_counters:
             raise BadArgument("OpenVINO GenAI gives no per-layer counters; profile the same variant on the openvino "
                               "runtime (the IRs are the same)")
-        self.on_open({})  # every stage is in the IRs; step caching, which is not, GenAI's loop cannot run
         self.config = ov_config(self.threads)
+        # every stage is in the IRs but their precision; step caching, which is not, GenAI's loop cannot run
+        self.on_open({PRECISION_STAGE: functools.partial(apply_precision, self.config)})
         self._configs = tempfile.TemporaryDirectory(prefix="sdopt-genai-schedulers-")
         self._unet = None  # GenAI's own UNet model, compiled on the first teacher-forced call
         self._scheduler_in_use = None

@@ -1,8 +1,11 @@
 """OpenVINO through optimum-intel's pipeline: IR with static shapes, compiled with explicit settings."""
+import functools
+
 import numpy as np
 import torch
 
 from ..deepcache import SHALLOW_UNET, STEP_FEATURE
+from ..errors import BadArgument
 from ..ir import IR
 from .base import Variant
 
@@ -10,6 +13,37 @@ from .base import Variant
 READ_BACK = ("INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS",
              "ENABLE_CPU_PINNING", "ENABLE_HYPER_THREADING", "EXECUTION_MODE_HINT", "CPU_DENORMALS_OPTIMIZATION")
 COMPILED_COMPONENTS = ("text_encoder", "unet", "vae_decoder")
+
+
+# The inference-precision stage's words -> the CPU plugin's OPTIMIZATION_CAPABILITIES entry that runs it natively.
+PRECISION_CAPABILITY = {"f32": "FP32", "bf16": "BF16"}
+PRECISION_STAGE = "inference-precision"  # sdopt/methods/precision.py
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_capabilities() -> tuple:
+    """What OpenVINO's CPU plugin says this machine runs natively (BF16 needs AVX-512 BF16 or AMX)."""
+    import openvino as ov
+    return tuple(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+def precision_refusal(precision: str) -> str | None:
+    """Why this machine cannot run float operations at `precision` (None: it can): the CPU plugin would
+    otherwise emulate or silently run another precision, and the variant would not be what it says."""
+    wanted = PRECISION_CAPABILITY[precision]
+    if wanted in cpu_capabilities():
+        return None
+    return (f"inference_precision={precision}: OpenVINO's CPU plugin has no {wanted} on this machine (its "
+            f"capabilities: {', '.join(cpu_capabilities())}; bf16 needs AVX-512 BF16 or AMX)")
+
+
+def apply_precision(config: dict, options: dict) -> None:
+    """The on-open applier of the inference-precision stage: refused on a machine that cannot run it (an artifact
+    opened on another machine than the one it was built on)."""
+    reason = precision_refusal(options["precision"])
+    if reason:
+        raise BadArgument(reason)
+    config["INFERENCE_PRECISION_HINT"] = options["precision"]
 
 
 def ov_config(threads: int, perf_counters: bool = False) -> dict:
@@ -28,7 +62,8 @@ class OpenVINOVariant(Variant):
 
     def _load(self, perf_counters: bool):
         self.config = ov_config(self.threads, perf_counters)
-        self.on_open({})  # every stage is in the IRs
+        # every stage is in the IRs but the precision they are compiled with
+        self.on_open({PRECISION_STAGE: functools.partial(apply_precision, self.config)})
         # dynamic_shapes=False: optimum's default reshapes every IR back to dynamic shapes on loading, and the CPU
         # plugin then compiles shape-generic kernels (shape subgraphs, unfused int8 quantizers) for what was built
         # static; OpenVINO GenAI compiles the same IRs at their static shapes.
