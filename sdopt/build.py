@@ -4,12 +4,12 @@
 recipe (what its method reads of it), the method's version, the base artifact, the resolution of static shapes
 and the library versions. What each method does is in `methods.py`.
 """
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import backends, progress, recipes, sources
 from .artifacts import library_versions, stages_of
-from .cache import Cache
+from .cache import Cache, key_of
 from .errors import BadArgument, UnknownName
 from .inputs import VAE_CALIBRATION
 from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, PRECISION_LAYER, VAE_LAYER, BuildContext, Method
@@ -53,16 +53,28 @@ def _builtin_builder(name):
     return build
 
 
-def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tiny", resolution=None, cache: Cache | None = None,
-          rebuild: bool = False) -> Path:
+@dataclass(frozen=True)
+class Plan:
+    """What one build would make, worked out without building anything: the cache entry's name and material
+    (whose key holds the base's entry name, so the whole chain is named before any of it is built)."""
+    recipe: Recipe  # made concrete for the model
+    resolved: Recipe  # and for this machine's ISA: what the method runs with
+    recipe_key: dict
+    parent: Recipe | VariantSpec | None
+    method: Method
+    entry: str  # the entry's name before its key: recipe and model
+    material: dict
+    size: tuple[int, int]
+    static_shapes: bool
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.entry}-{key_of(self.material)}"
+
+
+def plan(recipe: Recipe | VariantSpec | str, source: sources.Source, size: tuple[int, int]) -> Plan:
+    """The build of `recipe` for `source` at `size`, named, with every refusal a stage makes asked first."""
     recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
-    source = sources.resolve(model) if isinstance(model, str) else model
-    reason = refusal(recipe, source)
-    if reason:
-        raise BadArgument(reason)
-    cache = cache or Cache()
-    size = parse_resolution(resolution, source)
-    source_folder = materialize(source, cache)
     recipe = for_source(recipe, source)
     runtime = recipes.built_on(recipe)
     if (runtime, recipe.method) not in METHODS:
@@ -72,11 +84,11 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     if own.check and static_shapes:
         own.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
     parent, method = last_stage(recipe, source.unet_config)
-    base = build(parent, source, size, cache) if parent is not None else None
+    base_name = plan(parent, source, size).folder_name if parent is not None else None
     resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
     recipe_key = key_material(resolved)
     material = {"source": source.fingerprint(), "recipe": recipe_key, "versions": library_versions(),
-                "base": base.name if base else None}
+                "base": base_name}
     if recipe.training is not None and recipe.training.data and recipe.training.data != WORLD_DATA:
         material["data_sha256"] = sources.hash_folder(Path(recipe.training.data))
     if method.version > 1:
@@ -88,19 +100,43 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     if static_shapes:
         material["resolution"] = list(size)
     material["layout"] = ARTIFACT_LAYOUT
-    world = source.kind == "shapes"
-    if world and "calibration_prompts" in recipe_key:  # calibrated on the world's captions at the model's guidance
+    if source.kind == "shapes" and "calibration_prompts" in recipe_key:
+        # calibrated on the world's captions at the model's guidance
         material["calibration"] = {"prompts": "world", "guidance": source.default_guidance}
-    label = f"{recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if static_shapes else "")
+    return Plan(recipe, resolved, recipe_key, parent, method, f"{sources.safe_name(recipe.name)}-{source.slug}",
+                material, size, static_shapes)
+
+
+def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tiny", resolution=None, cache: Cache | None = None,
+          rebuild: bool = False) -> Path:
+    recipe = recipe if isinstance(recipe, Recipe) else recipes.get(recipe)
+    source = sources.resolve(model) if isinstance(model, str) else model
+    reason = refusal(recipe, source)
+    if reason:
+        raise BadArgument(reason)
+    cache = cache or Cache()
+    made = plan(recipe, source, parse_resolution(resolution, source))
+    # A variant in the cache is served as it is: its base is built only to make it (a base pruned from the cache
+    # is not rebuilt to open what was made from it).
+    found = None if rebuild else cache.find("variants", made.entry, made.material)
+    if found:
+        return found
+    source_folder = materialize(source, cache)
+    base = build(made.parent, source, made.size, cache) if made.parent is not None else None
+    if base is not None and base.name != made.material["base"]:
+        raise RuntimeError(f"{made.recipe.name}: its base was planned as {made.material['base']} and built as "
+                           f"{base.name}")
+    size = made.size
+    label = f"{made.recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if made.static_shapes else "")
 
     def make(out: Path) -> dict:
         with progress.stage(f"building {label}"):
-            method.run(BuildContext(resolved, recipe_key, source_folder, base, out, size, cache, world,
-                                    source.default_guidance, source_in_cache=source.folder is None))
-        return {"stages": (stages_of(base) if base else []) + [method.stage_entry(resolved, recipe_key)]}
+            made.method.run(BuildContext(made.resolved, made.recipe_key, source_folder, base, out, size, cache,
+                                         source.kind == "shapes", source.default_guidance,
+                                         source_in_cache=source.folder is None))
+        return {"stages": (stages_of(base) if base else []) + [made.method.stage_entry(made.resolved, made.recipe_key)]}
 
-    return cache.get_or_build("variants", f"{sources.safe_name(recipe.name)}-{source.slug}", material, make,
-                              rebuild=rebuild)
+    return cache.get_or_build("variants", made.entry, made.material, make, rebuild=rebuild)
 
 
 def refusal(recipe: Recipe | VariantSpec | str, source: sources.Source) -> str | None:

@@ -49,9 +49,7 @@ class Cache:
         `build` returns is kept in the entry's manifest."""
         key = key_of(material)
         final = self.path(kind, name, key)
-        if not rebuild and (final / MANIFEST).is_file():
-            verify(final)
-            _mark_used(final)
+        if not rebuild and self.find(kind, name, material):
             return final
         with self._lock(key):
             if (final / MANIFEST).is_file() and not rebuild:  # another process built it while we waited
@@ -75,6 +73,15 @@ class Cache:
                 tmp.rename(final)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+    def find(self, kind: str, name: str, material: dict) -> Path | None:
+        """The complete entry for `material` (checked, and marked used), or None if it is not built."""
+        final = self.path(kind, name, key_of(material))
+        if not (final / MANIFEST).is_file():
+            return None
+        verify(final)
+        _mark_used(final)
         return final
 
     @contextmanager

@@ -146,3 +146,18 @@ def test_prune_command_removes_whole_entries_and_spares_one_being_built(tmp_path
     assert "1 entries" in capsys.readouterr().out
     assert cli.main(["cache", "prune", "--cache", str(tmp_path)]) == 2
     assert "say what to prune" in capsys.readouterr().err
+
+
+def test_a_cached_variant_is_served_without_its_base(tiny_artifacts, tmp_path):
+    """A base deleted from the cache is not rebuilt (nor the source drawn) to open what was made from it; asked to
+    rebuild, the chain is made again and names the same base."""
+    import shutil
+    made, base = tiny_artifacts["ov-int8-ptq"], tiny_artifacts["ov-fp32"]
+    cache = Cache(tmp_path / "cache")
+    for folder in (made, base):
+        shutil.copytree(folder, cache.root / "variants" / folder.name)
+    shutil.rmtree(cache.root / "variants" / base.name)
+    assert sdopt.build("ov-int8-ptq", "tiny", cache=cache) == cache.root / "variants" / made.name
+    assert sorted(p.name for p in cache.root.iterdir()) == ["variants"]  # no source, no base, no lock taken
+    assert [p.name for p in (cache.root / "variants").iterdir()] == [made.name]
+    assert sdopt.build("ov-fp32", "tiny", cache=cache).name == base.name  # the planned name is the built one
