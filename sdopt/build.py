@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import backends, progress, recipes, sources
 from .artifacts import library_versions, stages_of
-from .cache import Cache, key_of
+from .cache import Cache, entry_folder_name
 from .errors import BadArgument, UnknownName
 from .inputs import VAE_CALIBRATION
 from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, PRECISION_LAYER, VAE_LAYER, BuildContext, Method
@@ -60,7 +60,7 @@ class Plan:
     recipe: Recipe  # made concrete for the model
     resolved: Recipe  # and for this machine's ISA: what the method runs with
     recipe_key: dict
-    parent: Recipe | VariantSpec | None
+    base: "Plan | None"  # the base's own plan, planned once with this one
     method: Method
     entry: str  # the entry's name before its key: recipe and model
     material: dict
@@ -69,7 +69,7 @@ class Plan:
 
     @property
     def folder_name(self) -> str:
-        return f"{self.entry}-{key_of(self.material)}"
+        return entry_folder_name(self.entry, self.material)
 
 
 def plan(recipe: Recipe | VariantSpec | str, source: sources.Source, size: tuple[int, int]) -> Plan:
@@ -84,11 +84,11 @@ def plan(recipe: Recipe | VariantSpec | str, source: sources.Source, size: tuple
     if own.check and static_shapes:
         own.check(recipe, (size[0] // source.vae_scale_factor, size[1] // source.vae_scale_factor))
     parent, method = last_stage(recipe, source.unet_config)
-    base_name = plan(parent, source, size).folder_name if parent is not None else None
+    base = plan(parent, source, size) if parent is not None else None
     resolved = recipe.resolved()  # the ISA's choices made once: for the key and for the method
     recipe_key = key_material(resolved)
     material = {"source": source.fingerprint(), "recipe": recipe_key, "versions": library_versions(),
-                "base": base_name}
+                "base": base.folder_name if base else None}
     if recipe.training is not None and recipe.training.data and recipe.training.data != WORLD_DATA:
         material["data_sha256"] = sources.hash_folder(Path(recipe.training.data))
     if method.version > 1:
@@ -103,7 +103,7 @@ def plan(recipe: Recipe | VariantSpec | str, source: sources.Source, size: tuple
     if source.kind == "shapes" and "calibration_prompts" in recipe_key:
         # calibrated on the world's captions at the model's guidance
         material["calibration"] = {"prompts": "world", "guidance": source.default_guidance}
-    return Plan(recipe, resolved, recipe_key, parent, method, f"{sources.safe_name(recipe.name)}-{source.slug}",
+    return Plan(recipe, resolved, recipe_key, base, method, f"{sources.safe_name(recipe.name)}-{source.slug}",
                 material, size, static_shapes)
 
 
@@ -114,18 +114,17 @@ def build(recipe: Recipe | VariantSpec | str, model: str | sources.Source = "tin
     reason = refusal(recipe, source)
     if reason:
         raise BadArgument(reason)
-    cache = cache or Cache()
-    made = plan(recipe, source, parse_resolution(resolution, source))
-    # A variant in the cache is served as it is: its base is built only to make it (a base pruned from the cache
+    return _build(plan(recipe, source, parse_resolution(resolution, source)), source, cache or Cache(), rebuild)
+
+
+def _build(made: Plan, source: sources.Source, cache: Cache, rebuild: bool = False) -> Path:
+    # A variant in the cache is served as it is: its base is built only to make it (a base deleted from the cache
     # is not rebuilt to open what was made from it).
     found = None if rebuild else cache.find("variants", made.entry, made.material)
     if found:
         return found
     source_folder = materialize(source, cache)
-    base = build(made.parent, source, made.size, cache) if made.parent is not None else None
-    if base is not None and base.name != made.material["base"]:
-        raise RuntimeError(f"{made.recipe.name}: its base was planned as {made.material['base']} and built as "
-                           f"{base.name}")
+    base = _build(made.base, source, cache) if made.base is not None else None
     size = made.size
     label = f"{made.recipe.name} of {source.spec}" + (f" at {size[0]}x{size[1]}" if made.static_shapes else "")
 

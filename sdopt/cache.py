@@ -36,12 +36,21 @@ def key_of(material: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def entry_folder_name(name: str, material: dict) -> str:
+    """An entry's folder: its name and the key of what decides its content."""
+    return _folder(name, key_of(material))
+
+
+def _folder(name: str, key: str) -> str:
+    return f"{name}-{key}"
+
+
 class Cache:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root).expanduser() if root else default_root()
 
     def path(self, kind: str, name: str, key: str) -> Path:
-        return self.root / kind / f"{name}-{key}"
+        return self.root / kind / _folder(name, key)
 
     def get_or_build(self, kind: str, name: str, material: dict, build: Callable[[Path], None],
                      rebuild: bool = False) -> Path:
