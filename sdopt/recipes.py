@@ -265,6 +265,15 @@ register(Recipe.make("ov-todo-fp32", f"OpenVINO FP32 with {TODO} in the UNet's I
                 base="ov-fp32", todo_factor=2))
 register(Recipe.make("ov-todo-int8-ptq", f"ov-int8-ptq on top of {TODO}", runtime="openvino", method="ptq",
                 base="ov-todo-fp32", weights="int8", activations="int8", todo_factor=2))
+LCM = ("a latent consistency student of the UNet (step distillation with guidance embedded: 4 LCM steps of one UNet "
+       "input each, whatever step count is asked; options lcm_steps, lcm_train_steps)")
+register(Recipe.make("torch-lcm", f"PyTorch FP32 with {LCM}", runtime="torch", method="lcm", base="torch-fp32",
+                lcm_steps=4))
+register(Recipe.make("ov-lcm-fp32", f"OpenVINO FP32 IR of torch-lcm: {LCM}", runtime="openvino", base="torch-lcm",
+                lcm_steps=4))
+register(Recipe.make("ov-lcm-int8-ptq", "ov-lcm-fp32 with an NNCF post-training int8 UNet calibrated on the student's own "
+                "inputs", runtime="openvino", method="ptq", base="ov-lcm-fp32", weights="int8", activations="int8",
+                lcm_steps=4))
 register(Recipe.make("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
                 "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
                 method="perturb", base="ov-fp32", control=True, noise=0.2))

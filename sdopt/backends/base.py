@@ -95,6 +95,13 @@ class Variant:
         # Step caching (sdopt/deepcache.py): the manifest says so, the subclass gives the two graphs.
         self.step_cache = self.stage_options("deepcache")
         self.step_graphs = self._step_graphs() if self.step_cache else None
+        self.distilled = self.stage_options("lcm")  # a step-distilled student (sdopt/methods/lcm.py)
+
+    def sampled_as(self, steps: int, scheduler: str) -> tuple[int, str]:
+        """The steps and scheduler a request for `steps` steps of `scheduler` runs with: as asked, except on a
+        step-distilled student, which answers every request in its own few LCM steps."""
+        check_steps(steps)
+        return (self.distilled["steps"], "lcm") if self.distilled else (steps, scheduler)
 
     def stage_options(self, stage: str) -> dict | None:
         """The options of `stage` if the artifact has it (None if it does not)."""
@@ -158,7 +165,7 @@ class Variant:
     def unet_calls(self, scheduler: str, steps: int) -> tuple[int, int]:
         """(UNet calls, of which full) a generation of `steps` steps makes with `scheduler`: schedulers may add
         calls (PNDM's warm-up step), and step caching runs the full UNet only on its schedule."""
-        check_steps(steps)
+        steps, scheduler = self.sampled_as(steps, scheduler)
         made = schedulers.make(scheduler, self._own_scheduler)
         made.set_timesteps(steps, device="cpu")
         calls = len(made.timesteps)
@@ -207,6 +214,7 @@ class Variant:
         (the scheduler is chosen per generation, so wrapping must happen here). guidance_scale None: the model
         family's default. decode False: final latents only, no images (calibration needs no VAE decode, which at
         SDXL 1024 costs 24 s a call)."""
+        steps, scheduler = self.sampled_as(steps, scheduler)
         guidance_scale = self.check_call(steps, guidance_scale, height, width)
         self.pipe.scheduler = self._scheduler(scheduler)
         final = {}

@@ -157,7 +157,7 @@ class GenAIVariant(Variant):
                                                                        GENAI_SCHEDULERS[name]))
 
     def unet_calls(self, scheduler: str, steps: int) -> tuple[int, int]:
-        self._genai_scheduler(scheduler)  # what GenAI cannot run is refused here too
+        self._genai_scheduler(self.sampled_as(steps, scheduler)[1])  # what GenAI cannot run is refused here too
         return super().unet_calls(scheduler, steps)
 
     def generate(self, prompt: str, steps: int, scheduler: str, seed: int, height: int, width: int,
@@ -166,6 +166,7 @@ class GenAIVariant(Variant):
         parts' seconds as GenAI measured them instead. The final latents come from GenAI's step callback. GenAI
         has no latent-only output: `decode` False still decodes (its images are returned)."""
         import openvino_genai
+        steps, scheduler = self.sampled_as(steps, scheduler)
         guidance_scale = self.check_call(steps, guidance_scale, height, width)
         if self._scheduler_in_use != scheduler:
             self.pipe.set_scheduler(self._genai_scheduler(scheduler))

@@ -25,6 +25,7 @@ FAMILY = Family(
     denoiser_inputs=("sample", "timestep", "encoder_hidden_states", "timestep_cond"),
     scheduler_config=SCHEDULER, builtins=BUILTINS, write_builtin=write_builtin,
     unsupported_stages={
+        "lcm": "is a consistency model already: it samples in a few steps as it is",
         "qat": "trains without the guidance embedding LCM's UNet takes; PTQ is the int8 route",
         "deepcache": "runs the project's own denoising loop, which is SD-1.x's (classifier-free guidance as a batch "
                      "of two, no guidance embedding)",

@@ -106,6 +106,7 @@ FAMILY = Family(
     scheduler_config=SCHEDULER, builtins=BUILTINS, write_builtin=write_builtin,
     text_encoders=("text_encoder", "text_encoder_2"),
     unsupported_stages={
+        "lcm": "distils with SD-1.x's UNet inputs only (no pooled text embedding or time ids)",
         "qat": "trains with SD-1.x's UNet inputs only (no pooled text embedding or time ids); PTQ is the int8 route",
         "deepcache": "runs the project's own denoising loop, which is SD-1.x's (no added conditioning)",
     })

@@ -1,0 +1,164 @@
+"""Step distillation as a stage: the model's UNet distilled into a latent consistency student
+(sdopt/consistency_distillation.py) that samples in `lcm_steps` LCM steps with guidance embedded, one UNet input a
+step instead of classifier-free guidance's two. The artifact is the base pipeline with the student's UNet, LCM's
+scheduler and LCM's pipeline class, so every runtime opens it as the LCM family and every stage after it (export,
+PTQ calibrated on the student's own inputs, bf16, GenAI) takes it as it takes any model.
+
+The student answers whatever step count and scheduler it is asked for in its own (`Variant.sampled_as`): the
+suites ask every variant for the same images, and this one makes them in fewer steps.
+
+Training draws on the shapes world's captions and images; other models have no training data here, so for them
+`lcm_train_steps=0` builds the student's structure from the teacher's weights untrained: right for timing it,
+wrong for its images, and named so in the variant's name and manifest.
+"""
+import json
+import shutil
+from dataclasses import dataclass, replace
+
+from .. import progress
+from ..artifacts import link_copy
+from ..cache import key_of
+from ..consistency_distillation import Distillation, HeldOut, distill, guidance_range, student_from
+from ..errors import BadArgument
+from ..shapes.stage import write_rows
+from .base import BuildContext, Method, StageOptions
+
+LOG = "distillation_log.jsonl"
+AUTO = "auto"
+MAX_STEPS = 8  # LCM's working range; more steps would spend what distillation saves
+
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """Steps the student samples in (0: the stage is off) and the distillation's training steps (0: the student's
+    structure only, untrained; `auto`: the default run where the model has training data, the structure only on
+    a random-weight built-in, which has nothing to learn from)."""
+    PREFIX = "lcm"
+    lcm_steps: int = 0
+    lcm_train_steps: int | str = AUTO
+
+    def active(self) -> bool:
+        return bool(self.lcm_steps)
+
+    def check(self, name, recipe, given, built_on) -> None:
+        from ..recipes import REGISTRY
+
+        if given & set(self.names()) and not (name in REGISTRY and REGISTRY[name].lcm_steps):
+            raise BadArgument(f"{name}: {', '.join(sorted(given & set(self.names())))} apply to the step-distilled "
+                              f"variants only (torch-lcm, ov-lcm-fp32, ov-lcm-int8-ptq)")
+        if self.active() and not 1 <= self.lcm_steps <= MAX_STEPS:
+            raise BadArgument(f"{name}: lcm_steps must be from 1 to {MAX_STEPS} (a consistency model's few-step "
+                              f"range), got {self.lcm_steps}")
+        if self.lcm_train_steps not in (AUTO, None) and not (isinstance(self.lcm_train_steps, int)
+                                                            and self.lcm_train_steps >= 0):
+            raise BadArgument(f"{name}: lcm_train_steps must be auto, 0 (structure only) or a positive number of "
+                              f"steps, got {self.lcm_train_steps!r}")
+
+    @staticmethod
+    def carried(base) -> bool:
+        return bool(base.lcm_steps)
+
+
+def distillation_settings(ctx: BuildContext) -> Distillation:
+    w_min, w_max = guidance_range(ctx.guidance)
+    return replace(Distillation(), steps=ctx.recipe.lcm_train_steps, w_min=w_min, w_max=w_max,
+                   sample_steps=ctx.recipe.lcm_steps)
+
+
+def lcm_torch(ctx: BuildContext) -> None:
+    from diffusers import UNet2DConditionModel
+
+    teacher = UNet2DConditionModel.from_pretrained(ctx.base / "unet").eval()
+    student = student_from(teacher)
+    settings = distillation_settings(ctx)
+    workdir = ctx.cache.path("training", "lcm", key_of({"base": ctx.base.name, "settings": settings.as_dict()}))
+    rows = _train(ctx, teacher, student, settings, workdir) if settings.steps else []
+    link_copy(ctx.base, ctx.out)
+    shutil.rmtree(ctx.out / "unet")  # hard links of the teacher's files: unlinked, never written through
+    student.save_pretrained(ctx.out / "unet", safe_serialization=True)
+    _as_lcm_pipeline(ctx.out)
+    if rows:
+        write_rows(ctx.out / LOG, "consistency-distillation", rows)
+        shutil.rmtree(workdir, ignore_errors=True)  # the checkpoints; the artifact keeps the log
+    (ctx.out / "distillation.json").write_text(json.dumps(
+        {"trained": bool(settings.steps), "settings": settings.as_dict(),
+         "held_out_first": rows[0]["validation_loss"] if rows else None,
+         "held_out_final": rows[-1]["validation_loss"] if rows else None}, indent=1))
+
+
+def _train(ctx: BuildContext, teacher, student, settings: Distillation, workdir) -> list[dict]:
+    """Distils on the shapes world's training pairs, as its UNet was trained; resumes from the checkpoint a
+    stopped build left in `workdir`."""
+    from diffusers import AutoencoderKL, DDPMScheduler, PNDMScheduler
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from ..schedulers import make as make_scheduler
+    from ..shapes import world
+    from ..shapes.train_unet import Conditioning, LatentPool, UnetTraining
+
+    vae = AutoencoderKL.from_pretrained(ctx.base / "vae")
+    conditioning = Conditioning(vae, CLIPTextModel.from_pretrained(ctx.base / "text_encoder"),
+                                CLIPTokenizer.from_pretrained(ctx.base / "tokenizer"))
+    pool = LatentPool(conditioning, UnetTraining.pool, settings.seed + 50_000)  # the pairs the UNet trained on
+    config = json.loads((ctx.base / "scheduler" / "scheduler_config.json").read_text())
+    schedule = DDPMScheduler.from_config(config)  # the noise schedule the teacher was trained with
+    held_prompts = [p for kind in ("single", "pair") for p in world.evaluation_prompts(kind)]
+    captions, _ = world.sample(held_prompts, 16, seed=settings.seed + 40_000, distinct=True)
+    latent_side = world.SIZE // 2 ** (len(vae.config.block_out_channels) - 1)
+    held_out = HeldOut(teacher, conditioning.text, list(captions), (teacher.config.in_channels, latent_side,
+                                                                     latent_side), ctx.guidance,
+                       make_scheduler("pndm", PNDMScheduler.from_config(config)), lcm_scheduler(config), 20,
+                       settings.sample_steps, settings.seed + 40_001)
+    workdir.mkdir(parents=True, exist_ok=True)
+    with progress.stage(f"latent consistency distillation: {settings.steps} steps x batch {settings.batch_size}, "
+                        f"w in [{settings.w_min}, {settings.w_max}], held-out: {settings.sample_steps}-step samples "
+                        f"against the teacher's 20-step ones (checkpoints in {workdir})"):
+        rows = distill(teacher, student, conditioning.text, pool.batch, schedule, lcm_scheduler(config), settings,
+                       held_out, checkpoint=workdir / "distill.ckpt")
+    return rows
+
+
+def lcm_scheduler(base_config: dict):
+    """LCM's scheduler on the base model's noise schedule."""
+    import inspect
+
+    from diffusers import LCMScheduler
+
+    takes = inspect.signature(LCMScheduler.__init__).parameters  # PNDM's skip_prk_steps would be saved and warned of
+    config = {k: v for k, v in base_config.items() if k in takes}
+    return LCMScheduler.from_config(config, original_inference_steps=50, timestep_scaling=10.0)
+
+
+def _as_lcm_pipeline(folder) -> None:
+    """The folder opened as LCM's pipeline: its class and scheduler named in model_index.json, LCM's scheduler
+    config written over the base's (hard-linked files are replaced, never written through)."""
+    scheduler_file = folder / "scheduler" / "scheduler_config.json"
+    config = json.loads(scheduler_file.read_text())
+    scheduler_file.unlink()
+    lcm_scheduler(config).save_config(folder / "scheduler")
+    index_file = folder / "model_index.json"
+    index = json.loads(index_file.read_text())
+    index_file.unlink()
+    index |= {"_class_name": "LatentConsistencyModelPipeline", "scheduler": ["diffusers", "LCMScheduler"]}
+    index_file.write_text(json.dumps(index, indent=2))
+
+
+def train_steps_for(recipe, source):
+    """`auto` made concrete for the model, so the cache key holds the number."""
+    if recipe.lcm_train_steps not in (AUTO, None):
+        return recipe
+    return recipe.replaced(lcm_train_steps=Distillation.steps if source.kind == "shapes" else 0)
+
+
+def refuses_model(recipe, source) -> str | None:
+    """Distillation needs training data, which only the shapes world gives here; a user's model trained on nothing
+    would look distilled and draw noise, so it is refused unless its structure alone is asked for."""
+    steps = recipe.lcm_train_steps
+    if source.kind == "shapes" or steps == 0 or (steps in (AUTO, None) and source.kind == "builtin"):
+        return None
+    return ("distillation trains on the shapes world's images and captions, and there is no training data for this "
+            "model here; lcm_train_steps=0 builds the student's structure untrained (for timing only)")
+
+
+METHODS = {("torch", "lcm"): Method(lcm_torch, stage="lcm", owns=Options, for_model=train_steps_for,
+                                    refuses_model=refuses_model)}
