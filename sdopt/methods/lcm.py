@@ -61,8 +61,7 @@ class Options(StageOptions):
 
 def distillation_settings(ctx: BuildContext) -> Distillation:
     w_min, w_max = guidance_range(ctx.guidance)
-    return replace(Distillation(), steps=ctx.recipe.lcm_train_steps, w_min=w_min, w_max=w_max,
-                   sample_steps=ctx.recipe.lcm_steps)
+    return replace(Distillation(), steps=ctx.recipe.lcm_train_steps, w_min=w_min, w_max=w_max)
 
 
 def lcm_torch(ctx: BuildContext) -> None:
@@ -89,10 +88,9 @@ def lcm_torch(ctx: BuildContext) -> None:
 def _train(ctx: BuildContext, teacher, student, settings: Distillation, workdir) -> list[dict]:
     """Distils on the shapes world's training pairs, as its UNet was trained; resumes from the checkpoint a
     stopped build left in `workdir`."""
-    from diffusers import AutoencoderKL, DDPMScheduler, PNDMScheduler
+    from diffusers import AutoencoderKL, DDPMScheduler
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from ..schedulers import make as make_scheduler
     from ..shapes import world
     from ..shapes.train_unet import Conditioning, LatentPool, UnetTraining
 
@@ -103,16 +101,13 @@ def _train(ctx: BuildContext, teacher, student, settings: Distillation, workdir)
     config = json.loads((ctx.base / "scheduler" / "scheduler_config.json").read_text())
     schedule = DDPMScheduler.from_config(config)  # the noise schedule the teacher was trained with
     held_prompts = [p for kind in ("single", "pair") for p in world.evaluation_prompts(kind)]
-    captions, _ = world.sample(held_prompts, 16, seed=settings.seed + 40_000, distinct=True)
-    latent_side = world.SIZE // 2 ** (len(vae.config.block_out_channels) - 1)
-    held_out = HeldOut(teacher, conditioning.text, list(captions), (teacher.config.in_channels, latent_side,
-                                                                     latent_side), ctx.guidance,
-                       make_scheduler("pndm", PNDMScheduler.from_config(config)), lcm_scheduler(config), 20,
-                       settings.sample_steps, settings.seed + 40_001)
+    captions, images = world.sample(held_prompts, 32, seed=settings.seed + 40_000, distinct=True)
+    held_out = HeldOut(teacher, conditioning.text, list(captions), conditioning.latents(images, None), ctx.guidance,
+                       schedule, lcm_scheduler(config), settings.seed + 40_001)
     workdir.mkdir(parents=True, exist_ok=True)
     with progress.stage(f"latent consistency distillation: {settings.steps} steps x batch {settings.batch_size}, "
-                        f"w in [{settings.w_min}, {settings.w_max}], held-out: {settings.sample_steps}-step samples "
-                        f"against the teacher's 20-step ones (checkpoints in {workdir})"):
+                        f"w in [{settings.w_min}, {settings.w_max}]; held-out: one call against the teacher's guided "
+                        f"ODE end (checkpoints in {workdir})"):
         rows = distill(teacher, student, conditioning.text, pool.batch, schedule, lcm_scheduler(config), settings,
                        held_out, checkpoint=workdir / "distill.ckpt")
     return rows
