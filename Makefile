@@ -69,8 +69,9 @@ test: setup
 # and measure every other variant, int8 ones on GenAI included (tests/test_genai.py); the tox ov-* envs run
 # every OpenVINO variant on both runtimes. Peak memory is probed for one variant per runtime (torch-fp32, ov-fp32
 # on each OpenVINO runtime); the int8 ones' probes are left to the tox ov-* envs and make bench: each is a fresh
-# process (12 s, mostly imports) running the same pipeline as ov-fp32's.
-SMOKE_VARIANTS ?= torch-fp32,ov-fp32,ov-int8-qat,ov-tome-int8-qat,ov-fp32[runtime=genai]
+# process (12 s, mostly imports) running the same pipeline as ov-fp32's. A step-distilled student runs every
+# suite too: it answers each request in its own steps, which every suite must take as such.
+SMOKE_VARIANTS ?= torch-fp32,ov-fp32,ov-int8-qat,ov-tome-int8-qat,ov-fp32[runtime=genai],ov-lcm-int8-ptq
 smoke: setup
 	mkdir -p results/smoke
 	$(PY) -m pytest suites/ --variants "$(SMOKE_VARIANTS)" --steps 2 --rounds 2 \
