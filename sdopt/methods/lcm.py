@@ -60,8 +60,14 @@ class Options(StageOptions):
 
 
 def distillation_settings(ctx: BuildContext) -> Distillation:
+    """`auto` made concrete here, not in the recipe: a number there would name the base of every variant built
+    on the student differently from the student asked for by name (`torch-lcm[lcm_train_steps=600]` beside
+    `torch-lcm`), and the same student would be trained twice. The method's version stands for the default."""
     w_min, w_max = guidance_range(ctx.guidance)
-    return replace(Distillation(), steps=ctx.recipe.lcm_train_steps, w_min=w_min, w_max=w_max)
+    steps = ctx.recipe.lcm_train_steps
+    if steps in (AUTO, None):
+        steps = Distillation.steps if ctx.world else 0
+    return replace(Distillation(), steps=steps, w_min=w_min, w_max=w_max)
 
 
 def lcm_torch(ctx: BuildContext) -> None:
@@ -138,13 +144,6 @@ def _as_lcm_pipeline(folder) -> None:
     index_file.write_text(json.dumps(index, indent=2))
 
 
-def train_steps_for(recipe, source):
-    """`auto` made concrete for the model, so the cache key holds the number."""
-    if recipe.lcm_train_steps not in (AUTO, None):
-        return recipe
-    return recipe.replaced(lcm_train_steps=Distillation.steps if source.kind == "shapes" else 0)
-
-
 def refuses_model(recipe, source) -> str | None:
     """Distillation needs training data, which only the shapes world gives here; a user's model trained on nothing
     would look distilled and draw noise, so it is refused unless its structure alone is asked for."""
@@ -155,5 +154,5 @@ def refuses_model(recipe, source) -> str | None:
             "model here; lcm_train_steps=0 builds the student's structure untrained (for timing only)")
 
 
-METHODS = {("torch", "lcm"): Method(lcm_torch, stage="lcm", owns=Options, for_model=train_steps_for,
-                                    refuses_model=refuses_model)}
+# Bump the version when Distillation's defaults change: `auto` enters the key as the word.
+METHODS = {("torch", "lcm"): Method(lcm_torch, stage="lcm", owns=Options, refuses_model=refuses_model)}
