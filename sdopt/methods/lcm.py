@@ -11,6 +11,7 @@ Training draws on the shapes world's captions and images; other models have no t
 `lcm_train_steps=0` builds the student's structure from the teacher's weights untrained: right for timing it,
 wrong for its images, and named so in the variant's name and manifest.
 """
+import inspect
 import json
 import shutil
 from dataclasses import dataclass, replace
@@ -20,7 +21,9 @@ from ..artifacts import link_copy
 from ..cache import key_of
 from ..consistency_distillation import Distillation, HeldOut, distill, guidance_range, student_from
 from ..errors import BadArgument
+from ..shapes import world
 from ..shapes.stage import write_rows
+from ..shapes.train_unet import Conditioning, LatentPool, UnetTraining
 from .base import BuildContext, Method, StageOptions
 
 LOG = "distillation_log.jsonl"
@@ -97,9 +100,6 @@ def _train(ctx: BuildContext, teacher, student, settings: Distillation, workdir)
     from diffusers import AutoencoderKL, DDPMScheduler
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from ..shapes import world
-    from ..shapes.train_unet import Conditioning, LatentPool, UnetTraining
-
     vae = AutoencoderKL.from_pretrained(ctx.base / "vae")
     conditioning = Conditioning(vae, CLIPTextModel.from_pretrained(ctx.base / "text_encoder"),
                                 CLIPTokenizer.from_pretrained(ctx.base / "tokenizer"))
@@ -121,8 +121,6 @@ def _train(ctx: BuildContext, teacher, student, settings: Distillation, workdir)
 
 def lcm_scheduler(base_config: dict):
     """LCM's scheduler on the base model's noise schedule."""
-    import inspect
-
     from diffusers import LCMScheduler
 
     takes = inspect.signature(LCMScheduler.__init__).parameters  # PNDM's skip_prk_steps would be saved and warned of
