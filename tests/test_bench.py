@@ -45,10 +45,13 @@ def test_the_runners_guidance_scale_reaches_every_generation(tiny_artifacts):
 def test_every_variant_times_every_part_and_the_parts_add_up(tiny_artifacts, name):
     """Text encoder, every UNet call, the VAE decode, every scheduler step and the image post-processing, in every
     backend, are each seen (the counts) and account for the end-to-end time within 10%: what is left is glue
-    (tokenizing, guidance arithmetic). The best of three generations is judged: on a loaded machine, waits
+    (tokenizing, guidance arithmetic). The best of seven generations is judged: on a loaded machine, waits
     between calls (threads woken late) add to a generation's total and to no part. In a fresh process the parts
-    cover 97% of a tiny generation; inside a whole test session whose earlier tests built and trained in the same
-    process, 92-94% was read for some OpenVINO variants in two fresh-clone runs, hence 10% and not 5%."""
+    cover 97% of a tiny generation (94% for a student, whose four calls leave its fixed glue a larger share);
+    inside a whole test session whose earlier tests built and trained in the same process, 92-94% was read for
+    some OpenVINO variants in two fresh-clone runs, hence 10% and not 5%; and a CI run read 61-68% for a student
+    in three generations in a row right after building it, so the best is taken over more of them and a
+    failure shows where the time went."""
     runner = Runner(tiny_artifacts[name])
     expected = {"text_encoder": 2, "unet": 30, "vae_decode": 1, "scheduler_step": 30, "image_postprocess": 1}
     if (student_steps := sdopt.REGISTRY[name].lcm_steps):  # its own steps, and the prompt encoded once (no CFG)
@@ -56,14 +59,16 @@ def test_every_variant_times_every_part_and_the_parts_add_up(tiny_artifacts, nam
     interval = sdopt.REGISTRY[name].cache_interval
     if interval:  # step caching: the full UNet on every interval-th step, its shallow branch on the others
         expected |= {"unet": -(-30 // interval), "unet_shallow": 30 - -(-30 // interval)}
-    shares = []
-    for _ in range(4):  # the first is a warm-up
+    shares, breakdowns = [], []
+    for _ in range(8):  # the first is a warm-up
         runner.generate("a cartoon bird", 30, "euler", 0, 128, 128)
         timings = runner.timings
         counts = {part: len(seconds) for part, seconds in timings.calls.items()}
         assert counts == expected, counts
         shares.append(timings.parts_seconds() / timings.total)
-    assert all(share < 1 for share in shares) and max(shares[1:]) > 0.90, shares
+        breakdowns.append({"total_ms": round(timings.total * 1e3, 2)}
+                          | {part: round(sum(seconds) * 1e3, 2) for part, seconds in timings.calls.items()})
+    assert all(share < 1 for share in shares) and max(shares[1:]) > 0.90, (shares, breakdowns)
 
 
 def test_footprint_counts_components_and_int8_is_smaller(tiny_artifacts):
