@@ -12,7 +12,8 @@ from .artifacts import library_versions, stages_of
 from .cache import Cache, entry_folder_name
 from .errors import BadArgument, UnknownName
 from .inputs import VAE_CALIBRATION
-from .methods import GENAI_LAYER, METHOD_OPTIONS, METHODS, PRECISION_LAYER, VAE_LAYER, BuildContext, Method
+from .methods import (GENAI_LAYER, METHOD_OPTIONS, METHODS, PRECISION_LAYER, TEXT_VAE_LAYER, VAE_LAYER, BuildContext,
+                      Method)
 from .qat_settings import SHAPES_STEPS
 from .recipes import NOT_IN_KEY, Recipe
 from .sources import parse_resolution  # noqa: F401  (part of build's API: `sdopt.parse_resolution`)
@@ -166,6 +167,9 @@ def last_stage(recipe: Recipe, unet_config: dict | None = None) -> tuple[Recipe 
         # The same files compiled at another precision: a layer over the f32 variant, which every build and
         # calibration below it shares (the int8 decoder included: calibrated on what the f32 pipeline draws).
         return recipes.without_option(recipe, "inference_precision"), METHODS[("openvino", PRECISION_LAYER)]
+    if recipe.text_vae_weights != "fp32":
+        # Over the same variant with float text encoders and VAE (an int8 decoder below it stays as it is).
+        return recipes.without_option(recipe, "text_vae_weights"), METHODS[("openvino", TEXT_VAE_LAYER)]
     if recipe.vae_decoder != "fp32":
         # A layer over the same variant with the FP32 decoder, so every OpenVINO recipe takes the option and
         # shares its UNet build with the FP32-decoder variant.

@@ -11,6 +11,7 @@ import pkgutil
 from .base import BuildContext, Method, StageOptions
 from .genai_files import LAYER as GENAI_LAYER
 from .precision import LAYER as PRECISION_LAYER
+from .text_vae_weights import LAYER as TEXT_VAE_LAYER
 from .vae_int8 import LAYER as VAE_LAYER
 
 STAGE_MODULES = tuple(importlib.import_module(f".{info.name}", __name__)
@@ -23,4 +24,4 @@ OPTION_CLASSES: tuple = tuple(module.Options for module in STAGE_MODULES if hasa
 METHOD_OPTIONS = frozenset(name for method in METHODS.values() for name in method.reads)
 
 __all__ = ["BuildContext", "GENAI_LAYER", "METHODS", "METHOD_OPTIONS", "Method", "OPTION_CLASSES", "PRECISION_LAYER",
-           "STAGE_MODULES", "StageOptions", "VAE_LAYER"]
+           "STAGE_MODULES", "StageOptions", "TEXT_VAE_LAYER", "VAE_LAYER"]
