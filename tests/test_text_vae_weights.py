@@ -48,15 +48,27 @@ def test_the_default_leaves_every_key_as_it_was():
     assert key_material(sdopt.recipes.get("ov-lcm-int8-ptq[text_vae_weights=int8]"))["text_vae_weights"] == "int8"
     # a layer over whatever the variant was: the int8 decoder's layer stays below it
     assert stages("ov-lcm-int8-ptq[text_vae_weights=int8,vae_decoder=int8]") == \
-        ("save", "lcm", "export", "ptq", "vae-int8", "text-vae-weights-int8")
+        ("save", "lcm", "export", "ptq", "vae-int8", "text-vae-weights")
 
 
 @pytest.mark.parametrize("name, message", [
     ("torch-fp32[text_vae_weights=int8]", "needs an OpenVINO variant"),
-    ("ov-fp32[text_vae_weights=int4]", "text_vae_weights='int4' is not one of fp32, int8"),
+    ("ov-fp32[text_vae_weights=int2]", "text_vae_weights=.int2. is not one of fp32, int8, int4"),
 ])
 def test_bad_options_are_refused_before_anything_is_built(shared_cache, name, message):
     before = sorted(p.name for p in (shared_cache.root / "variants").glob("*"))
     with pytest.raises(BadArgument, match=message):
         sdopt.build(name, "tiny", cache=shared_cache)
     assert sorted(p.name for p in (shared_cache.root / "variants").glob("*")) == before
+
+
+def test_int4_takes_the_text_encoders_linear_layers_below_int8_and_keeps_the_picture(shared_cache, tiny_artifacts):
+    import openvino as ov
+    int8 = sdopt.build("ov-int8-ptq[text_vae_weights=int8]", "tiny", cache=shared_cache)
+    int4 = sdopt.build("ov-int8-ptq[text_vae_weights=int4]", "tiny", cache=shared_cache)
+    types = {str(op.get_element_type()) for op in ov.Core().read_model(int4 / "text_encoder" / IR).get_ops()
+             if op.get_type_name() == "Constant"}
+    assert any("u4" in t or "uint4" in t for t in types), types
+    assert (int4 / "text_encoder" / BIN).stat().st_size < (int8 / "text_encoder" / BIN).stat().st_size
+    difference = np.abs(_image(tiny_artifacts["ov-int8-ptq"]) - _image(int4)).mean()
+    assert 0 < difference < 25, difference

@@ -1,10 +1,16 @@
-"""Weight-only int8 of everything but the denoiser: a layer over any OpenVINO variant (`text_vae_weights=int8`)
+"""Weight-only int8 (or int4) of everything but the denoiser: a layer over any OpenVINO variant (`text_vae_weights=int8`)
 that compresses the text encoders' and the VAE's weights and leaves the UNet as that variant built it.
 
 Why a layer and not a recipe: an int8 UNet (PTQ, QAT, a student) leaves the FP32 text encoder and VAE as most of
 what is left on disk (at SD 1.5 shapes, 0.8 of the 1.7 GB of `ov-int8-ptq`), so footprint needs them compressed
 on top of whichever UNet a variant has. Weights only: the activations stay float, so the decode keeps the grain
 the int8-activations decoder (`vae_decoder=int8`) brings. A decoder already quantized by that layer is left as it is.
+
+`int4`: 4-bit groups of 128 where NNCF's int4 applies (the linear layers: the text encoders' attention and MLPs,
+the VAE's attention), int8 where it does not (token embeddings, convolutions). int8 alone stops at the 8-bit
+floor: an int8 UNet with int8 text encoder and VAE is 0.2515x of FP32 at SD 1.5 shapes (scales, biases and the
+graph on top of a quarter), so going below a quarter needs fewer bits somewhere; the text encoder is where the
+linear layers are.
 """
 from dataclasses import dataclass
 
@@ -14,14 +20,14 @@ from ..errors import BadArgument
 from ..ir import component_irs, replace_ir
 from .base import BuildContext, Method, StageOptions
 
-LAYER = "text-vae-weights-int8"  # not a recipe's method: build() puts it over a variant asked for with the option
+LAYER = "text-vae-weights"  # not a recipe's method: build() puts it over a variant asked for with the option
 DENOISERS = ("unet", "transformer")  # left as the base variant made them, with their step-caching graphs
 
 
 @dataclass(frozen=True)
 class Options(StageOptions):
     """The text encoders' and VAE's weight precision; the default leaves every existing key as it was."""
-    CHOICES = {"text_vae_weights": ("fp32", "int8")}
+    CHOICES = {"text_vae_weights": ("fp32", "int8", "int4")}
     text_vae_weights: str = "fp32"
 
     def active(self) -> bool:
@@ -40,16 +46,28 @@ def compressed_parts(folder, recipe) -> list:
             if not any(path.parent.name == part or path.parent.name.startswith(f"{part}_") for part in skipped)]
 
 
-def text_vae_weights_int8(ctx: BuildContext) -> None:
+def compress_text_vae_weights(ctx: BuildContext) -> None:
     import nncf
     import openvino as ov
 
     link_copy(ctx.base, ctx.out)
     core = ov.Core()
     for path in compressed_parts(ctx.base, ctx.recipe):
-        with progress.stage(f"int8 weight compression of {path.parent.name}"):
-            model = nncf.compress_weights(core.read_model(path), mode=nncf.CompressWeightsMode.INT8_ASYM)
+        with progress.stage(f"{ctx.recipe.text_vae_weights} weight compression of {path.parent.name}"):
+            model = nncf.compress_weights(core.read_model(path), **_compression(ctx.recipe.text_vae_weights))
             replace_ir(model, ctx.out / path.parent.name / path.name)
 
 
-METHODS = {("openvino", LAYER): Method(text_vae_weights_int8, stage="text-vae-weights-int8")}
+def _compression(choice: str) -> dict:
+    import nncf
+    if choice == "int8":
+        return {"mode": nncf.CompressWeightsMode.INT8_ASYM}
+    from nncf.quantization.advanced_parameters import AdvancedCompressionParameters
+    # ratio 1: every layer int4 can take (NNCF's default backs the rest with int8); data-free, no calibration.
+    # ADJUST: a layer whose channels 128 does not divide (small models) takes a smaller group, not an error.
+    return {"mode": nncf.CompressWeightsMode.INT4_ASYM, "group_size": 128, "ratio": 1.0,
+            "advanced_parameters": AdvancedCompressionParameters(
+                group_size_fallback_mode=nncf.GroupSizeFallbackMode.ADJUST)}
+
+
+METHODS = {("openvino", LAYER): Method(compress_text_vae_weights, stage="text-vae-weights", owns=Options)}
