@@ -165,18 +165,9 @@ def distill(teacher, student, text, latents: Callable, noise_schedule, lcm_sched
         student.train()
         return loss
 
-    def state() -> dict:
-        return {"student": student.state_dict(), "target": target.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict()}
-
-    def load_state(saved: dict) -> None:
-        student.load_state_dict(saved["student"])
-        target.load_state_dict(saved["target"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-
     student.train()
-    rows = run_stage(Stage("consistency-distillation", settings.steps, step, validate, state, load_state,
+    rows = run_stage(Stage("consistency-distillation", settings.steps, step, validate,
+                           {"student": student, "target": target, "optimizer": optimizer, "schedule": schedule},
                            settings.validate_every, settings.checkpoint_every), checkpoint, on_row)
     student.eval()
     return rows

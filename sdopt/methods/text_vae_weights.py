@@ -1,4 +1,4 @@
-"""Weight-only int8 (or int4) of everything but the denoiser: a layer over any OpenVINO variant (`text_vae_weights=int8`)
+"""Weight-only int8 (or int4) of all but the denoiser: a layer over any OpenVINO variant (`text_vae_weights=int8`)
 that compresses the text encoders' and the VAE's weights and leaves the UNet as that variant built it.
 
 Why a layer and not a recipe: an int8 UNet (PTQ, QAT, a student) leaves the FP32 text encoder and VAE as most of

@@ -25,11 +25,19 @@ class Stage:
     steps: int
     step: Callable[[int], float]  # one optimizer step (data drawn from the step number); returns its loss
     validate: Callable[[], float]  # loss on a fixed held-out batch, no gradient
-    state: Callable[[], dict]  # everything a resume needs: modules, optimizer, schedule, EMA
-    load_state: Callable[[dict], None]
+    # everything a resume needs, by name: modules, optimizer, schedule, EMA (anything with state_dict and
+    # load_state_dict); the names are the checkpoint's keys
+    stateful: dict
     validate_every: int = 100
     checkpoint_every: int = 500
     report_every: int = 25
+
+    def state(self) -> dict:
+        return {name: part.state_dict() for name, part in self.stateful.items()}
+
+    def load_state(self, saved: dict) -> None:
+        for name, part in self.stateful.items():
+            part.load_state_dict(saved[name])
 
 
 def step_seed(seed: int, step: int) -> int:

@@ -67,16 +67,9 @@ def train_clip(clip, tokenizer, settings: ClipTraining, on_row: Callable[[dict],
         optimizer.zero_grad(set_to_none=True)
         return loss.item()
 
-    def state() -> dict:
-        return {"clip": clip.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}
-
-    def load_state(saved: dict) -> None:
-        clip.load_state_dict(saved["clip"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-
     clip.train()
-    rows = run_stage(Stage("clip", settings.steps, step, validate, state, load_state, settings.validate_every,
+    rows = run_stage(Stage("clip", settings.steps, step, validate,
+                           {"clip": clip, "optimizer": optimizer, "schedule": schedule}, settings.validate_every,
                            settings.checkpoint_every), checkpoint, on_row)
     clip.eval()
     return rows

@@ -145,18 +145,10 @@ def train_unet(unet, conditioning: Conditioning, settings: UnetTraining,
         ema.step(unet.parameters())
         return loss.item()
 
-    def state() -> dict:
-        return {"unet": unet.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                "ema": ema.state_dict()}
-
-    def load_state(saved: dict) -> None:
-        unet.load_state_dict(saved["unet"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        ema.load_state_dict(saved["ema"])
-
     unet.train()
-    rows = run_stage(Stage("unet", settings.steps, step, validate, state, load_state, settings.validate_every,
+    rows = run_stage(Stage("unet", settings.steps, step, validate,
+                           {"unet": unet, "optimizer": optimizer, "schedule": schedule, "ema": ema},
+                           settings.validate_every,
                            settings.checkpoint_every), checkpoint, on_row)
     ema.copy_to(unet.parameters())
     unet.eval()

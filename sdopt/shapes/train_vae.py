@@ -62,16 +62,9 @@ def train_vae(vae, settings: VaeTraining, on_row: Callable[[dict], None] = lambd
         optimizer.zero_grad(set_to_none=True)
         return loss.item()
 
-    def state() -> dict:
-        return {"vae": vae.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}
-
-    def load_state(saved: dict) -> None:
-        vae.load_state_dict(saved["vae"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-
     vae.train()
-    rows = run_stage(Stage("vae", settings.steps, step, validate, state, load_state, settings.validate_every,
+    rows = run_stage(Stage("vae", settings.steps, step, validate,
+                           {"vae": vae, "optimizer": optimizer, "schedule": schedule}, settings.validate_every,
                            settings.checkpoint_every), checkpoint, on_row)
     vae.eval()
     vae.register_to_config(scaling_factor=latent_scaling_factor(vae, settings.seed))
