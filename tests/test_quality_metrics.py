@@ -8,6 +8,7 @@ from PIL import Image
 
 from bench.probes.quality import (QualityError, clip_score, distribution_distance, fidelity, load_reference_folder,
                            shared_inception, to_tensor)
+import inprocess  # noqa: F401  (OpenVINO loaded before pytester's in-process runs: see inprocess.py)
 
 
 def _images(count=6, size=64, seed=0):

@@ -14,6 +14,7 @@ from sdopt.shapes.manifest import MANIFEST, read_manifest
 from sdopt.shapes.train import ShapesTraining
 from sdopt.shapes.train_vae import VaeTraining, train_vae
 from sdopt.sources import parse_resolution, resolve
+import inprocess  # noqa: F401  (OpenVINO loaded before pytester's in-process runs: see inprocess.py)
 
 
 class Killed(Exception):

@@ -10,6 +10,7 @@ import pytest
 import bench
 import sdopt
 from bench.settings import Settings
+import inprocess  # noqa: F401  (OpenVINO loaded before pytester's in-process runs: see inprocess.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
