@@ -53,6 +53,7 @@ def test_the_default_leaves_every_key_as_it_was():
 
 @pytest.mark.parametrize("name, message", [
     ("torch-fp32[text_vae_weights=int8]", "needs an OpenVINO variant"),
+    ("ov-int8-weights[text_vae_weights=int4]", "already compresses every component's weights"),
     ("ov-fp32[text_vae_weights=int2]", "text_vae_weights=.int2. is not one of fp32, int8, int4"),
 ])
 def test_bad_options_are_refused_before_anything_is_built(shared_cache, name, message):

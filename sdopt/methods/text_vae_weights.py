@@ -37,6 +37,10 @@ class Options(StageOptions):
         if self.active() and built_on != "openvino":
             raise BadArgument(f"{name}: text_vae_weights={self.text_vae_weights} needs an OpenVINO variant (the "
                               f"weights are compressed in the IR); this one runs on {recipe.runtime}")
+        if self.active() and recipe.method == "weights-only":
+            raise BadArgument(f"{name}: its method already compresses every component's weights to int8, the text "
+                              f"encoders' and VAE's included; text_vae_weights applies over a variant that left them "
+                              f"float (ov-int8-ptq[text_vae_weights={self.text_vae_weights}], for one)")
 
 
 def compressed_parts(folder, recipe) -> list:
