@@ -12,6 +12,7 @@ from .artifacts import library_versions, stages_of
 from .cache import Cache, entry_folder_name
 from .errors import BadArgument, UnknownName
 from .inputs import VAE_CALIBRATION
+from .methods.text_vae_weights import COMPRESSED_BY_METHOD
 from .methods import (GENAI_LAYER, METHOD_OPTIONS, METHODS, PRECISION_LAYER, TEXT_VAE_LAYER, VAE_LAYER, BuildContext,
                       Method)
 from .qat_settings import SHAPES_STEPS
@@ -31,6 +32,8 @@ def key_material(recipe: Recipe) -> dict:
     reads = METHODS[(recipes.built_on(recipe), recipe.method)].reads
     if recipe.vae_decoder != "fp32":
         reads += METHODS[("openvino", VAE_LAYER)].reads
+    if recipe.text_vae_weights != "fp32":  # a layer's option, read by the weights-only method too
+        reads += ("text_vae_weights",)
     for options in recipe.stage_options:  # a stage the recipe does not have leaves its options out of the key
         if options.active():  # and knobs a method ignores must not split the cache
             data |= {k: v for k, v in asdict(options).items() if k not in METHOD_OPTIONS or k in reads}
@@ -167,7 +170,7 @@ def last_stage(recipe: Recipe, unet_config: dict | None = None) -> tuple[Recipe 
         # The same files compiled at another precision: a layer over the f32 variant, which every build and
         # calibration below it shares (the int8 decoder included: calibrated on what the f32 pipeline draws).
         return recipes.without_option(recipe, "inference_precision"), METHODS[("openvino", PRECISION_LAYER)]
-    if recipe.text_vae_weights != "fp32":
+    if recipe.text_vae_weights != "fp32" and recipe.method not in COMPRESSED_BY_METHOD:
         # Over the same variant with float text encoders and VAE (an int8 decoder below it stays as it is).
         return recipes.without_option(recipe, "text_vae_weights"), METHODS[("openvino", TEXT_VAE_LAYER)]
     if recipe.vae_decoder != "fp32":

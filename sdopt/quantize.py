@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from . import int8_policy, progress
-from .ir import component_irs, replace_ir
+from .ir import replace_ir
 
 
 def quantize_unet(model, samples: list, recipe):
@@ -18,11 +18,18 @@ def quantize_vae_decoder(model, samples: list, recipe):
     return int8_policy.quantize(model, samples, recipe, graph="openvino", model_type=None)
 
 
-def compress_weights_int8(folder: Path) -> None:
+def compress_weights(source: Path, target: Path, bits: str) -> None:
+    """The IR at `source` with weight-only int8 (every layer with weights), or int4 (`bits="int4"`: 4-bit groups
+    of 128 where NNCF's int4 applies, the linear layers; int8 where it does not: embeddings, convolutions), saved
+    at `target` (which may be `source`). Data-free: no calibration."""
     import nncf
     import openvino as ov
-    core = ov.Core()
-    for path in component_irs(folder):
-        with progress.stage(f"int8 weight compression of {path.parent.name}"):
-            model = nncf.compress_weights(core.read_model(path), mode=nncf.CompressWeightsMode.INT8_ASYM)
-            replace_ir(model, path)
+    from nncf.quantization.advanced_parameters import AdvancedCompressionParameters
+    if bits == "int8":
+        settings = {"mode": nncf.CompressWeightsMode.INT8_ASYM}
+    else:  # ADJUST: a layer whose channels 128 does not divide (small models) takes a smaller group, not an error
+        settings = {"mode": nncf.CompressWeightsMode.INT4_ASYM, "group_size": 128, "ratio": 1.0,
+                    "advanced_parameters": AdvancedCompressionParameters(
+                        group_size_fallback_mode=nncf.GroupSizeFallbackMode.ADJUST)}
+    with progress.stage(f"{bits} weight compression of {source.parent.name}"):
+        replace_ir(nncf.compress_weights(ov.Core().read_model(source), **settings), target)

@@ -53,7 +53,7 @@ def test_the_default_leaves_every_key_as_it_was():
 
 @pytest.mark.parametrize("name, message", [
     ("torch-fp32[text_vae_weights=int8]", "needs an OpenVINO variant"),
-    ("ov-int8-weights[text_vae_weights=int4]", "already compresses every component's weights"),
+    ("ov-int8-weights[text_vae_weights=int8]", "already compresses every component's weights"),
     ("ov-fp32[text_vae_weights=int2]", "text_vae_weights=.int2. is not one of fp32, int8, int4"),
 ])
 def test_bad_options_are_refused_before_anything_is_built(shared_cache, name, message):
@@ -73,3 +73,15 @@ def test_int4_takes_the_text_encoders_linear_layers_below_int8_and_keeps_the_pic
     assert (int4 / "text_encoder" / BIN).stat().st_size < (int8 / "text_encoder" / BIN).stat().st_size
     difference = np.abs(_image(tiny_artifacts["ov-int8-ptq"]) - _image(int4)).mean()
     assert 0 < difference < 25, difference
+
+
+def test_the_weights_only_recipe_reads_int4_itself_from_the_fp32_ir(shared_cache, tiny_artifacts):
+    int8 = tiny_artifacts["ov-int8-weights"]
+    mixed = sdopt.build("ov-int8-weights[text_vae_weights=int4]", "tiny", cache=shared_cache)
+    layered = sdopt.build("ov-int8-ptq[text_vae_weights=int4]", "tiny", cache=shared_cache)
+    assert stages("ov-int8-weights[text_vae_weights=int4]")[-1] == "weights-int8"  # no layer over its own int8
+    assert key_material(sdopt.recipes.get("ov-int8-weights[text_vae_weights=int4]"))["text_vae_weights"] == "int4"
+    assert (mixed / "unet" / BIN).stat().st_size == (int8 / "unet" / BIN).stat().st_size
+    for part in ("text_encoder", "vae_decoder"):  # the same int4 compression of the same FP32 IR as the layer's
+        assert (mixed / part / BIN).stat().st_size == (layered / part / BIN).stat().st_size, part
+    assert (mixed / "text_encoder" / BIN).stat().st_size < (int8 / "text_encoder" / BIN).stat().st_size

@@ -1,5 +1,7 @@
 """Weight-only int8 (or int4) of all but the denoiser: a layer over any OpenVINO variant (`text_vae_weights=int8`)
-that compresses the text encoders' and the VAE's weights and leaves the UNet as that variant built it.
+that compresses the text encoders' and the VAE's weights and leaves the UNet as that variant built it. The
+weights-only method, which compresses them itself, reads the option instead (`ov-int8-weights[text_vae_weights=
+int4]`: int4 from the FP32 IR, not over its own int8).
 
 Why a layer and not a recipe: an int8 UNet (PTQ, QAT, a student) leaves the FP32 text encoder and VAE as most of
 what is left on disk (at SD 1.5 shapes, 0.8 of the 1.7 GB of `ov-int8-ptq`), so footprint needs them compressed
@@ -14,14 +16,16 @@ linear layers are.
 """
 from dataclasses import dataclass
 
-from .. import progress
 from ..artifacts import link_copy
 from ..errors import BadArgument
-from ..ir import component_irs, replace_ir
+from ..ir import component_irs
+from ..quantize import compress_weights
 from .base import BuildContext, Method, StageOptions
 
 LAYER = "text-vae-weights"  # not a recipe's method: build() puts it over a variant asked for with the option
 DENOISERS = ("unet", "transformer")  # left as the base variant made them, with their step-caching graphs
+# Methods that compress these weights themselves, reading the option (from the FP32 IR, not over their own int8)
+COMPRESSED_BY_METHOD = ("weights-only",)
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,9 @@ class Options(StageOptions):
         if self.active() and built_on != "openvino":
             raise BadArgument(f"{name}: text_vae_weights={self.text_vae_weights} needs an OpenVINO variant (the "
                               f"weights are compressed in the IR); this one runs on {recipe.runtime}")
-        if self.active() and recipe.method == "weights-only":
+        if self.text_vae_weights == "int8" and recipe.method in COMPRESSED_BY_METHOD:
             raise BadArgument(f"{name}: its method already compresses every component's weights to int8, the text "
-                              f"encoders' and VAE's included; text_vae_weights applies over a variant that left them "
-                              f"float (ov-int8-ptq[text_vae_weights={self.text_vae_weights}], for one)")
+                              f"encoders' and VAE's included (int4 is what this option adds to it)")
 
 
 def compressed_parts(folder, recipe) -> list:
@@ -51,27 +54,9 @@ def compressed_parts(folder, recipe) -> list:
 
 
 def compress_text_vae_weights(ctx: BuildContext) -> None:
-    import nncf
-    import openvino as ov
-
     link_copy(ctx.base, ctx.out)
-    core = ov.Core()
     for path in compressed_parts(ctx.base, ctx.recipe):
-        with progress.stage(f"{ctx.recipe.text_vae_weights} weight compression of {path.parent.name}"):
-            model = nncf.compress_weights(core.read_model(path), **_compression(ctx.recipe.text_vae_weights))
-            replace_ir(model, ctx.out / path.parent.name / path.name)
-
-
-def _compression(choice: str) -> dict:
-    import nncf
-    if choice == "int8":
-        return {"mode": nncf.CompressWeightsMode.INT8_ASYM}
-    from nncf.quantization.advanced_parameters import AdvancedCompressionParameters
-    # ratio 1: every layer int4 can take (NNCF's default backs the rest with int8); data-free, no calibration.
-    # ADJUST: a layer whose channels 128 does not divide (small models) takes a smaller group, not an error.
-    return {"mode": nncf.CompressWeightsMode.INT4_ASYM, "group_size": 128, "ratio": 1.0,
-            "advanced_parameters": AdvancedCompressionParameters(
-                group_size_fallback_mode=nncf.GroupSizeFallbackMode.ADJUST)}
+        compress_weights(path, ctx.out / path.parent.name / path.name, ctx.recipe.text_vae_weights)
 
 
 METHODS = {("openvino", LAYER): Method(compress_text_vae_weights, stage="text-vae-weights", owns=Options)}
