@@ -5,8 +5,9 @@ int4]`: int4 from the FP32 IR, not over its own int8).
 
 Why a layer and not a recipe: an int8 UNet (PTQ, QAT, a student) leaves the FP32 text encoder and VAE as most of
 what is left on disk (at SD 1.5 shapes, 0.8 of the 1.7 GB of `ov-int8-ptq`), so footprint needs them compressed
-on top of whichever UNet a variant has. Weights only: the activations stay float, so the decode keeps the grain
-the int8-activations decoder (`vae_decoder=int8`) brings. A decoder already quantized by that layer is left as it is.
+on top of whichever UNet a variant has. Weights only: the activations stay float, so the decode is spared the
+grain of the int8-activations decoder (`vae_decoder=int8`, which fails FID); a decoder already quantized by that
+layer is left as it is.
 
 `int4`: 4-bit groups of 128 where NNCF's int4 applies (the linear layers: the text encoders' attention and MLPs,
 the VAE's attention), int8 where it does not (token embeddings, convolutions). int8 alone stops at the 8-bit
