@@ -64,7 +64,7 @@ class Options(StageOptions):
 
 def distillation_settings(ctx: BuildContext) -> Distillation:
     """`auto` made concrete here, not in the recipe: a number there would name the base of every variant built
-    on the student differently from the student asked for by name (`torch-lcm[lcm_train_steps=600]` beside
+    on the student differently from the student asked for by name (`torch-lcm[lcm_train_steps=1200]` beside
     `torch-lcm`), and the same student would be trained twice. The method's version stands for the default."""
     w_min, w_max = guidance_range(ctx.guidance)
     steps = ctx.recipe.lcm_train_steps
@@ -153,4 +153,4 @@ def refuses_model(recipe, source) -> str | None:
 
 
 # Bump the version when Distillation's defaults change: `auto` enters the key as the word.
-METHODS = {("torch", "lcm"): Method(lcm_torch, stage="lcm", owns=Options, refuses_model=refuses_model)}
+METHODS = {("torch", "lcm"): Method(lcm_torch, version=2, stage="lcm", owns=Options, refuses_model=refuses_model)}
