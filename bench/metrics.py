@@ -44,6 +44,9 @@ METRICS = (
     MetricSpec("speedup_20", "x", HIGHER, "speedup_20", "speedup at 20 (projected)", "{:.2f}x", recorded=False),
     MetricSpec("speedup_50", "x", HIGHER, "speedup_50", "speedup at 50 (projected)", "{:.2f}x", recorded=False),
     MetricSpec("unet_speedup", "x", HIGHER, "unet_speedup", "UNet speedup", "{:.2f}x", recorded=False),
+    # the call's arithmetic at the machine's measured GEMM peak for the precision it computes in (bench/probes)
+    MetricSpec("unet_at_peak", "ms", None, "unet_at_peak_ms", "UNet call at machine peak (ms)", "{:.1f}"),
+    MetricSpec("unet_peak_share", "ratio", HIGHER, "unet_peak_share", "share of peak", "{:.0%}"),
     MetricSpec("peak_rss", "MiB", LOWER, "peak_rss_mib", "peak RSS (MiB)", "{:.0f}",
                Limit(relative=0.10, absolute=50.0), per_variant=True),  # MiB: small runs move by allocator noise
     MetricSpec("rss_private_end", "MiB", LOWER, "private_end_mib", "private at end (MiB)", "{:.0f}",
@@ -76,6 +79,7 @@ METRICS = (
     MetricSpec("compile", "s", LOWER),
     MetricSpec("first_call", "s", LOWER),
     MetricSpec("full_unet_calls", "calls"),
+    MetricSpec("unet_gflop", "GFLOP"),  # one full UNet call's multiply-adds x 2, counted from its graph
     MetricSpec("pipeline_other", "ms", LOWER),  # what the timed parts leave over: tokenizing, guidance arithmetic
     MetricSpec("unet_per_step", "ms", LOWER),
     # text encoder, VAE decode, scheduler step, image post-processing, step caching's shallow UNet

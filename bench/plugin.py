@@ -26,6 +26,7 @@ from .analysis.runs import read_environment
 from .conventions import REFERENCE
 from .metrics import unit_of
 from .probes.env import fingerprint, machine_state
+from .probes.unet_work import compute_precision
 from .probes.runner import Runner
 from .progress_display import SessionProgress, wanted
 from .run_folder import LiveRun, progress_of, read_marker
@@ -319,12 +320,21 @@ def runner_for(request, artifact_for, settings):
                                                                             variant=variant)
             runner = current[name] = Runner(artifact_for(name), settings.threads, settings.guidance, opened)
             used[name] = {"settings": runner.variant.settings_in_force(),
-                          "recipe": runner.variant.manifest["material"]["recipe"]}
+                          "recipe": runner.variant.manifest["material"]["recipe"],
+                          "unet_compute_precision": compute_precision(runner.variant)}
         return current[name]
     # The memory suite drops the loaded variant first: at SDXL size (14 GB) the session's copy would make the
     # kernel reclaim the probe's mapped weights, and its peak would read low.
     get.release = lambda: release(current)
     return get
+
+
+@pytest.fixture(scope="session")
+def machine_peak(request, settings) -> dict:
+    """The machine's GEMM peak per precision, as measured at the session's start (measured now without one)."""
+    session = session_of(request.config)
+    start = session.machine_start if session is not None else None
+    return (start or {}).get("peak") or machine_state(settings.threads, peak=True)["peak"]
 
 
 @pytest.fixture(scope="session")
@@ -405,7 +415,7 @@ def pytest_sessionstart(session):
     config = session.config
     freeze_what_is_loaded()  # before any variant is loaded: every collection after a release is then cheap
     if not config.option.collectonly and session_of(config) is not None:
-        session_of(config).machine_start = machine_state(config.option.threads)
+        session_of(config).machine_start = machine_state(config.option.threads, peak=True)
 
 
 def _environment(config, final: bool = True) -> dict:

@@ -12,6 +12,7 @@ import statistics
 import numpy as np
 
 from bench.analysis.projection import projected_seconds
+from bench.probes.unet_work import at_peak_ms, compute_precision, counted
 
 # End to end projected to the step counts users run at (bench/analysis/projection.py): checked against a direct
 # run when the case's own step count is one of them.
@@ -21,9 +22,10 @@ NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "tex
          "vae_decode": "vae_decode_median",
          "scheduler_step": "scheduler_step_median", "image_postprocess": "image_postprocess_median",
          "unet_shallow": "unet_shallow_median"}
+UNET_GFLOP = {}  # (variant, resolution) -> one full UNet call's GFLOP, counted once per session
 
 
-def test_latency(case, latency_round, settings, runner_for, benchmark, record_round):
+def test_latency(case, latency_round, settings, runner_for, benchmark, record_round, machine_peak):
     height, width = settings.resolution
     call = dict(prompt=settings.prompts[0], steps=case.steps, scheduler=case.scheduler, seed=settings.seed,
                 height=height, width=width)
@@ -34,7 +36,8 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
     def fresh_round():
         """Not timed: a fresh load and compile, then a warm-up generation."""
         runner = runner_for(case.variant, fresh=True)
-        first = runner.generate(**call)
+        with counted(runner.variant, UNET_GFLOP, (case.variant, settings.resolution_label)):
+            first = runner.generate(**call)
         image = np.asarray(first.images[0])
         assert image.shape == (height, width, 3), f"{case}: image of shape {image.shape}"
         done.append({"round": next(pending), "runner": runner, "first_call": runner.timings.total})
@@ -76,6 +79,12 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
         if timings.step_seconds():  # the time between step ends: none with a single step
             values["step_median"] = 1e3 * statistics.median(timings.step_seconds())
         values |= {NAMES[name]: 1e3 * statistics.median(seconds) for name, seconds in calls.items()}
+        # How far from the machine: the full call's arithmetic at the measured peak of what it computes in.
+        gflop = UNET_GFLOP[(case.variant, settings.resolution_label)]
+        at_peak = at_peak_ms(gflop, machine_peak, compute_precision(runner.variant))
+        values["unet_gflop"] = gflop
+        if at_peak is not None:
+            values |= {"unet_at_peak": at_peak, "unet_peak_share": at_peak / values["unet_call_median"]}
         for metric, value in values.items():
             record_round(case, entry["round"], metric, value)
         per_round.append({"round": entry["round"], **values})

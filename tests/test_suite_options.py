@@ -213,6 +213,10 @@ def test_interleave_times_every_variant_once_per_round_and_pools_the_rounds(inte
         rounds = run.replicates(key)
         assert list(rounds.index) == [0, 1] and list(rounds) == list(from_json.replicates(key))
         assert latency[latency.variant == variant].value.item() == pytest.approx(rounds.median())
+        # how far from the machine: the call's work at the session's measured peak, over the measured call
+        share, at_peak, call = (run.replicates(key[:-1] + (metric,))
+                                for metric in ("unet_peak_share", "unet_at_peak", "unet_call_median"))
+        assert list(share) == pytest.approx(list(at_peak / call)) and 0 < share.max() < 1.5
         # every round loaded the variant afresh: a load and a compile time per round
         assert len(run.replicates(("tiny", variant, 1, "euler", "128x128", "load"))) == 2
     environment = run.environment
