@@ -93,6 +93,29 @@ def test_the_pareto_front_holds_the_variants_nothing_beats_on_both():
                           "adherence": [0.95, 0.5, 0.4, 0.95, 0.99]})
     front = pareto_front(table, "latency_s", "adherence")
     assert table.variant[front].tolist() == ["slow-good", "fast-bad"]
+    table["lost"] = 1 - table["adherence"]  # the same quality counted the other way round
+    assert pareto_front(table, "latency_s", "lost", higher_is_better=False).tolist() == front.tolist()
+
+
+def test_the_frontier_plots_labels_overlap_nothing():
+    """Variants crowded at nearly the same speed and quality (as int8 forms of one model are): every label is
+    placed clear of every other label."""
+    import matplotlib.pyplot as plt
+
+    from bench.analysis.figures import frontier_figure
+    names = [f"ov-variant-number-{i}[inference_precision=bf16]" for i in range(8)]
+    table = pd.DataFrame({"variant": names, "e2e": [5.0 + 0.05 * i for i in range(8)],
+                          "lost": [3, 3, 4, 3, 4, 5, 3, 4], "fid": [70.0 + 0.1 * i for i in range(8)],
+                          "holds": [True, False] * 4})
+    figure = frontier_figure(table, "e2e", [("lost", "lost"), ("fid", "FID")], "crowded")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for axis in figure.axes:
+        boxes = [text.get_window_extent(renderer) for text in axis.texts]
+        assert len(boxes) == len(names)
+        overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+        assert not overlapping, overlapping
+    plt.close(figure)
 
 
 def test_check_projection_times_a_direct_generation_between_two_projected_ones(tmp_path, shared_cache, monkeypatch,

@@ -43,32 +43,57 @@ def tradeoff_plot(table: pd.DataFrame, out: Path) -> Path | None:
     return _save(figure, axis, out)
 
 
-def frontier_plot(table: pd.DataFrame, latency: str, quality: str, out: Path, title: str) -> Path | None:
-    """One point per variant (`variant`, `latency`, `quality` in [0, 1] columns, and the quality's interval as
-    `<quality>_low` and `_high` if given), the Pareto front through those no other variant beats on both; a
-    variant whose `holds` column is False is drawn hollow."""
-    points = table.dropna(subset=[latency, quality])
-    if points.empty:
+def frontier_plot(table: pd.DataFrame, latency: str, panels: list[tuple[str, str]], out: Path,
+                  title: str) -> Path | None:
+    """frontier_figure saved to `out` (None when there is nothing to draw)."""
+    import matplotlib.pyplot as plt
+    figure = frontier_figure(table, latency, panels, title)
+    if figure is None:
         return None
-    figure, axis = _axes(4.2)
-    holds = points["holds"] if "holds" in points else pd.Series(True, index=points.index)
-    for kept, style in ((True, {}), (False, {"facecolors": "none", "edgecolors": "C0"})):
-        chosen = points[holds == kept]
-        axis.scatter(chosen[latency], 100 * chosen[quality], label="quality holds" if kept else "quality does not hold",
-                     **style)
-    if {f"{quality}_low", f"{quality}_high"} <= set(points.columns):
-        values = 100 * points[quality]
-        axis.errorbar(points[latency], values, fmt="none", ecolor="grey", elinewidth=0.6,
-                      yerr=[values - 100 * points[f"{quality}_low"], 100 * points[f"{quality}_high"] - values])
-    for index, row in enumerate(points.sort_values(latency).itertuples()):  # labels alternate above and below
-        axis.annotate(row.variant, (getattr(row, latency), 100 * getattr(row, quality)), fontsize=6,
-                      xytext=(4, 5 if index % 2 else -9), textcoords="offset points")
-    _draw_front(axis, points, latency, quality, 100, "grey", "Pareto front: no variant both faster and better")
-    axis.set_xscale("log")
-    axis.set_xlabel("end to end per image (s, log scale, lower is better)")
-    axis.set_ylabel("prompt adherence, all attributes right (%)")
-    axis.set_title(title, fontsize=9)
-    return _save(figure, axis, out)
+    figure.savefig(out, dpi=130)
+    plt.close(figure)
+    return out
+
+
+def frontier_figure(table: pd.DataFrame, latency: str, panels: list[tuple[str, str]], title: str):
+    """One panel per quality measure (`panels`: column, axis label; lower is better, drawn better-up), each with
+    one point per variant (`variant`, `latency` columns), the Pareto front through those no other variant beats
+    on both, and labels pushed apart so none overlaps another or a point; a variant whose `holds` column is
+    False is drawn hollow. Adherence alone does not separate the variants here (their intervals overlap); the
+    prompts lost and FID do."""
+    from adjustText import adjust_text
+
+    panels = [(column, label) for column, label in panels if column in table and table[column].notna().any()]
+    points = table.dropna(subset=[latency])
+    if points.empty or not panels:
+        return None
+    figure, axes = _axes(4.8, len(panels))
+    for axis, (column, label) in zip(axes, panels):
+        shown = points.dropna(subset=[column])
+        holds = shown["holds"] if "holds" in shown else pd.Series(True, index=shown.index)
+        for kept, style in ((True, {}), (False, {"facecolors": "none", "edgecolors": "C0"})):
+            chosen = shown[holds == kept]
+            axis.scatter(chosen[latency], chosen[column], label="quality holds" if kept else "quality does not hold",
+                         zorder=3, **style)
+        front = shown[pareto_front(shown, latency, column, higher_is_better=False)].sort_values(latency)
+        axis.step(front[latency], front[column], where="post", color="grey", linewidth=1, alpha=0.7)
+        axis.scatter(front[latency], front[column], s=160, facecolors="none", edgecolors="grey",
+                     label="Pareto front: no variant both faster and better")
+        axis.set_xscale("log")
+        axis.invert_yaxis()  # better up
+        axis.set_xlabel("end to end per image (s, log scale, lower is better)")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        for row in shown.itertuples():
+            axis.text(getattr(row, latency), getattr(row, column), row.variant, fontsize=6)
+    axes[0].legend(fontsize=6, loc="lower left")
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()  # first: labels are placed in the final layout's pixels
+    for axis in axes:
+        adjust_text(axis.texts, x=[t.get_position()[0] for t in axis.texts],
+                    y=[t.get_position()[1] for t in axis.texts], ax=axis, expand=(1.05, 1.4), force_text=(0.5, 1.0), iter_lim=3000,
+                    arrowprops=dict(arrowstyle="-", color="grey", lw=0.4))
+    return figure
 
 
 def _draw_front(axis, points: pd.DataFrame, latency: str, quality: str, scale: float, color, label: str) -> None:
@@ -98,11 +123,15 @@ def loss_curves(logs: list[Path], out: Path) -> Path | None:
     return _save(figure, axis, out)
 
 
-def _axes(height: float):
+def _axes(height: float, panels: int | None = None):
+    """One axis (or `panels` of them side by side, as a list)."""
     import matplotlib
     matplotlib.use("Agg")  # files only, never a display
     import matplotlib.pyplot as plt
-    return plt.subplots(figsize=(6.4, height))
+    if panels is None:
+        return plt.subplots(figsize=(6.4, height))
+    figure, axes = plt.subplots(1, panels, figsize=(6.4 * panels, height), squeeze=False)
+    return figure, list(axes[0])
 
 
 def _save(figure, axis, out: Path) -> Path:

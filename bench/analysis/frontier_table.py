@@ -84,6 +84,11 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
             return ""
         return f"{paired.at[variant, 'adherence_lost']:.0f} / {paired.at[variant, 'adherence_gained']:.0f}"
 
+    def at_peak(variant):
+        """The call's arithmetic at the machine's peak for its precision, and the share of it the call reaches."""
+        share, ms = cell(shown, variant, "unet_peak_share"), cell(shown, variant, "unet_at_peak_ms")
+        return f"{ms} ms ({share})" if share else ""
+
     def verdict(variant):
         return judged.at[variant, "verdict"] if variant in judged.index else ""
 
@@ -94,20 +99,25 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
     projected = ", projected" if steps != {20} else ""
     projected_50 = ", projected" if steps != {50} else ""
     if plot is not None:
+        def net_lost(v):
+            return (paired.at[v, "adherence_lost"] - paired.at[v, "adherence_gained"]
+                    if paired is not None and v in paired.index else None)
         points = pd.DataFrame({"variant": variants, "e2e20_s": [speed.at[v, "e2e20_s"] for v in variants],
-                               "adherence": [quality.at[v, "adherence"] if v in quality.index else None
-                                             for v in variants],
+                               "net_lost": [net_lost(v) for v in variants],
+                               "fid": [quality.at[v, "fid"] if v in quality.index and "fid" in quality else None
+                                       for v in variants],
                                "holds": [verdict(v) in (HOLDS, EDGE_HOLDS, REFERENCE_VERDICT) for v in variants]})
-        for bound in ("adherence_low", "adherence_high"):
-            if bound in quality:
-                points[bound] = [quality.at[v, bound] if v in quality.index else None for v in variants]
-        frontier_plot(points, "e2e20_s", "adherence", plot,
-                      f"end to end at 20 steps{projected}: {speed_run.name}; adherence on shapes")
+        frontier_plot(points, "e2e20_s",
+                      [("net_lost", "prompts lost less gained against torch-fp32 (fewer is better)"),
+                       ("fid", "FID on shapes (lower is better)")],
+                      plot, f"end to end at 20 steps{' (projected)' if projected else ''}: {speed_run.name}; "
+                            f"quality on shapes; hollow: quality does not hold")
     header = ["variant", f"20 steps (s{projected})",
               f"speedup at 20{projected} [{_coverage(speed, 'speedup_20')}]"]
     if second is not None:
         header += [f"second run [{_coverage(second, 'speedup_20')}]", "both runs"]
-    header += [f"50 steps (s{projected_50})", f"speedup at 50{projected_50}", "peak RSS (MiB)", "footprint (MB)",
+    header += [f"50 steps (s{projected_50})", f"speedup at 50{projected_50}", "UNet call at machine peak",
+               "peak RSS (MiB)", "footprint (MB)",
                "adherence on shapes", "lost / gained", "FID", "quality (rule: verdict.py)"]
     rows = []
     for v in variants:
@@ -115,7 +125,8 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
         if second is not None:
             row += [cell(shown_second, v, "speedup_20") if v in second.index else "not repeated",
                     both_runs(v, "speedup_20")]
-        row += [cell(shown, v, "e2e50_s"), cell(shown, v, "speedup_50").split(" ")[0], cell(shown, v, "peak_rss_mib"),
+        row += [cell(shown, v, "e2e50_s"), cell(shown, v, "speedup_50").split(" ")[0], at_peak(v),
+                cell(shown, v, "peak_rss_mib"),
                 cell(shown, v, "footprint_mb"), cell(shown_quality, v, "adherence"), lost_gained(v),
                 cell(shown_quality, v, "fid"), verdict(v)]
         rows.append(row)
