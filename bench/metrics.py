@@ -51,6 +51,10 @@ METRICS = (
                Limit(relative=0.10, absolute=50.0), per_variant=True),  # MiB: small runs move by allocator noise
     MetricSpec("rss_private_end", "MiB", LOWER, "private_end_mib", "private at end (MiB)", "{:.0f}",
                per_variant=True),
+    MetricSpec("rss_private_peak", "MiB", LOWER, "private_peak_mib", "private peak (MiB)", "{:.0f}",
+               per_variant=True),
+    MetricSpec("rss_file_peak", "MiB", LOWER, "file_peak_mib", "file-backed peak (MiB)", "{:.0f}",
+               per_variant=True),
     # deterministic: any growth beyond rounding is a change in what was built
     MetricSpec("footprint_total", "MB", LOWER, "footprint_mb", "footprint (MB)", "{:.1f}", Limit(relative=0.01),
                per_variant=True),

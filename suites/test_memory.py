@@ -16,8 +16,16 @@ def test_peak_memory(first_case, settings, artifact_for, runner_for, record):
     record(variant, steps, scheduler, "rss_private_end", peak["anon_end_mib"])
     record(variant, steps, scheduler, "rss_file_end", peak["file_end_mib"])
     record(variant, steps, scheduler, "rss_imports", peak["imports_mib"])
+    # ... and at their own peaks: a weight copy made at compile or first inference shows in the private peak
+    record(variant, steps, scheduler, "rss_private_peak", peak["anon_peak_mib"])
+    record(variant, steps, scheduler, "rss_file_peak", peak["file_peak_mib"])
     # The sampler sees the same process from outside: it cannot exceed the kernel's high-water mark by more
     # than the monitor's own rounding, and a probe that measured nothing would read near zero.
     assert 50 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16, peak
     assert 0 < peak["anon_end_mib"] + peak["file_end_mib"] <= peak["maxrss_mib"] + 1, peak
     assert 0 < peak["imports_mib"] <= peak["maxrss_mib"], peak
+    # each part's peak is at most the total's (a part is never more than the whole at any moment), and the two
+    # together reach at least the total the sampler saw (at its moment each part was at most its peak)
+    for part in ("anon", "file"):
+        assert peak[f"{part}_end_mib"] - 1 <= peak[f"{part}_peak_mib"] <= peak["maxrss_mib"] + 1, peak
+    assert peak["anon_peak_mib"] + peak["file_peak_mib"] >= peak["sampled_mib"] * 0.95 - 16, peak

@@ -84,6 +84,11 @@ def test_footprint_counts_components_and_int8_is_smaller(tiny_artifacts):
 def test_peak_memory_is_measured_in_a_fresh_process(tiny_artifacts):
     peak = peak_rss(tiny_artifacts["torch-fp32"], "a cartoon bird", 2, "euler", 0, 128, 128)
     assert 100 < peak["sampled_mib"] <= peak["maxrss_mib"] * 1.05 + 16
+    # private and file-backed peaks, polled apart from the total: each within the kernel's high-water mark, at
+    # least what the child itself read at its end, and together at least the sampled total
+    for part in ("anon", "file"):
+        assert 0 < peak[f"{part}_end_mib"] - 1 <= peak[f"{part}_peak_mib"] <= peak["maxrss_mib"] + 1, peak
+    assert peak["anon_peak_mib"] + peak["file_peak_mib"] >= peak["sampled_mib"] * 0.95 - 16, peak
     # a fresh process: far below this test session, which has imported and loaded everything many times over
     import resource
     assert peak["maxrss_mib"] < resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 * 4
