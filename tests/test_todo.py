@@ -71,3 +71,19 @@ def test_bad_options_and_a_grid_the_factor_does_not_divide_are_refused(shared_ca
     with pytest.raises(BadArgument, match="does not divide the 17x17 token grid"):
         sdopt.build("ov-todo-fp32", "tiny", resolution=136, cache=shared_cache)  # refused before its bases
     assert sorted(p.name for p in (shared_cache.root / "variants").glob("*")) == before
+
+
+@pytest.mark.parametrize("name", ["ov-lcm-fp32[todo_factor=2]", "ov-int8-ptq[todo_factor=2]",
+                                  "ov-fp32[tome_ratio=0.5]", "torch-deepcache[todo_factor=2]",
+                                  "ov-lcm-int8-ptq[inference_precision=bf16,todo_factor=4]"])
+def test_token_options_no_stage_applies_are_refused(name):
+    """A variant with no stage that rewrites tokens would build unchanged under a name saying otherwise."""
+    with pytest.raises(BadArgument, match="would be ignored: no stage of .* rewrites the UNet's tokens"):
+        sdopt.recipes.get(name)
+
+
+@pytest.mark.parametrize("name", ["ov-deepcache-int8-ptq[todo_factor=2]", "ov-todo-int8-ptq[todo_factor=4]",
+                                  "ov-tome-int8-qat[tome_ratio=0.6]", "torch-todo[todo_max_downsample=1]"])
+def test_token_options_reach_the_stage_that_applies_them(name):
+    """Through the chain: int8 PTQ over step caching converts the token-patched UNet in its base."""
+    assert sdopt.recipes.get(name).name == name

@@ -10,7 +10,7 @@ from ..ir import IR
 from ..todo import TODO_DOWNSAMPLES, apply_todo, check_grid, check_todo
 from ..tome import AUTO_REACH, reach, reach_refusal
 from .base import BuildContext, Method, StageOptions, token_patched_unet
-from .tome import uses_tokens
+from .tome import check_token_stage, uses_tokens
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Options(StageOptions):
     def check(self, name, recipe, given, built_on) -> None:
         if self.todo_factor or set(given) & set(self.names()):
             check_todo(self.todo_factor, self.todo_max_downsample)
+            check_token_stage(name, set(given) & set(self.names()))
             if recipe.tome_ratio:
                 raise BadArgument(f"{name}: token downsampling (todo_*) and token merging (tome_ratio) both "
                                   f"rewrite self-attention's tokens; pick one")

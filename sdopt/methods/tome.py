@@ -28,6 +28,7 @@ class Options(StageOptions):
 
     def check(self, name, recipe, given, built_on) -> None:
         check_tome(self.tome_ratio, self.tome_max_downsample)
+        check_token_stage(name, given & set(self.names()))
 
     def fits(self, unet_config: dict) -> str | None:
         return reach_refusal("token merging", "tome_max_downsample", self.tome_max_downsample, unet_config)
@@ -53,6 +54,35 @@ def tome_openvino(ctx: BuildContext) -> None:
     link_copy(ctx.base, ctx.out)
     with progress.stage(f"converting the UNet with token merging (ratio {ctx.recipe.tome_ratio}) to OpenVINO IR"):
         convert_unet(unet, ctx.base / "unet" / IR, ctx.out / "unet" / IR)
+
+
+# The stages that patch or convert a UNet with its token options: on torch the token methods' patches on opening;
+# on OpenVINO also step caching, whose graphs are converted from the patched UNet (torch's step caching is not).
+TOKEN_METHODS = {"torch": ("tome", "todo"), "openvino": ("tome", "todo", "deepcache")}
+
+
+def applies_tokens(recipe) -> bool:
+    return recipe.method in TOKEN_METHODS.get(recipe.runtime, ())
+
+
+def check_token_stage(name: str, given: set) -> None:
+    """Token options given to a variant whose chain has no stage that applies them would build it unchanged
+    under a name that says otherwise: refused. A variant's token options reach its base when the base uses
+    tokens (as `ov-todo-int8-ptq` quantizes `ov-todo-fp32`), so the chain is followed as build() follows it."""
+    from ..errors import BadArgument
+    from ..recipes import REGISTRY
+
+    if not given:
+        return
+    recipe = REGISTRY[name]
+    while not applies_tokens(recipe):
+        base = REGISTRY.get(recipe.base) if recipe.base else None
+        if base is None or not uses_tokens(base):
+            takers = sorted(n for n, r in REGISTRY.items() if applies_tokens(r)
+                            or (r.base in REGISTRY and uses_tokens(REGISTRY[r.base])))
+            raise BadArgument(f"{name}: {', '.join(sorted(given))} would be ignored: no stage of {name} rewrites the "
+                              f"UNet's tokens; the variants that take token options: {', '.join(takers)}")
+        recipe = base
 
 
 def uses_tokens(base) -> bool:
