@@ -86,9 +86,10 @@ def frontier_figure(table: pd.DataFrame, latency: str, panels: list[tuple[str, s
         axis.grid(alpha=0.3)
         for row in shown.itertuples():
             axis.text(getattr(row, latency), getattr(row, column), row.variant, fontsize=6)
-    axes[0].legend(fontsize=6, loc="lower left")
+    handles, names = axes[0].get_legend_handles_labels()  # below the panels: never over a point
+    figure.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
     figure.suptitle(title, fontsize=9)
-    figure.tight_layout()  # first: labels are placed in the final layout's pixels
+    figure.tight_layout(rect=(0, 0.06, 1, 1))  # first: labels are placed in the final layout's pixels
     for axis in axes:
         adjust_text(axis.texts, x=[t.get_position()[0] for t in axis.texts],
                     y=[t.get_position()[1] for t in axis.texts], ax=axis, expand=(1.05, 1.4), force_text=(0.5, 1.0), iter_lim=3000,

@@ -100,6 +100,8 @@ def table(speed_run: Path, quality_runs, order: list[str] | None = None, plot: P
     projected_50 = ", projected" if steps != {50} else ""
     if plot is not None:
         def net_lost(v):
+            if verdict(v) == REFERENCE_VERDICT:
+                return 0  # the reference against itself
             return (paired.at[v, "adherence_lost"] - paired.at[v, "adherence_gained"]
                     if paired is not None and v in paired.index else None)
         points = pd.DataFrame({"variant": variants, "e2e20_s": [speed.at[v, "e2e20_s"] for v in variants],
