@@ -92,8 +92,8 @@ def frontier_figure(table: pd.DataFrame, latency: str, panels: list[tuple[str, s
     figure.tight_layout(rect=(0, 0.06, 1, 1))  # first: labels are placed in the final layout's pixels
     for axis in axes:
         adjust_text(axis.texts, x=[t.get_position()[0] for t in axis.texts],
-                    y=[t.get_position()[1] for t in axis.texts], ax=axis, expand=(1.05, 1.4), force_text=(0.5, 1.0), iter_lim=3000,
-                    arrowprops=dict(arrowstyle="-", color="grey", lw=0.4))
+                    y=[t.get_position()[1] for t in axis.texts], ax=axis, expand=(1.05, 1.4),
+                    force_text=(0.5, 1.0), iter_lim=3000, arrowprops=dict(arrowstyle="-", color="grey", lw=0.4))
     return figure
 
 
