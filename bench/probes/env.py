@@ -15,8 +15,6 @@ from sdopt import library_versions
 from sdopt.isa import OVERRIDE, cpu_info, cpu_label, detected_class, recipe_class
 from sdopt.backends import default_threads
 
-from .peak import machine_peak
-
 # The probe's fixed work: big enough to run on every core, small enough to take about a second in all.
 GEMM_SIZE = 1024
 CONV_SHAPE = dict(batch=1, channels=256, size=64, kernel=3)
@@ -57,14 +55,11 @@ def fingerprint(threads: int | None = None) -> dict:
     return info
 
 
-def machine_state(threads: int | None = None, peak: bool = False) -> dict:
-    """Load, clock and the speed of fixed FP32 work, now: taken at a session's start and end; at the start also
-    the GEMM peak per precision through OpenVINO (bench/probes/peak.py), which UNet calls are held against."""
-    state = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "loadavg_1m": os.getloadavg()[0],
-             "cpu_mhz": cpu_mhz(), **machine_speed(threads)}
-    if peak:
-        state["peak"] = machine_peak(threads or default_threads())
-    return state
+def machine_state(threads: int | None = None) -> dict:
+    """Load, clock and the speed of fixed FP32 work, now: taken at a session's start and end (the latency suite
+    adds the GEMM peak per precision to the start's, bench/probes/peak.py)."""
+    return {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "loadavg_1m": os.getloadavg()[0],
+            "cpu_mhz": cpu_mhz(), **machine_speed(threads)}
 
 
 def cpu_mhz() -> float | None:

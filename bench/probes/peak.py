@@ -9,13 +9,14 @@ keep every core's vector units busy, small enough that the whole probe takes a f
 import statistics
 import time
 
+import numpy as np
+
 SHAPE = (4096, 1280, 1280)  # tokens, in features, out features
 REPEATS = 5
 WARMUP = 2
 
 
 def _model(precision: str):
-    import numpy as np
     import openvino as ov
     import openvino.opset13 as ops
 
@@ -44,7 +45,6 @@ def machine_peak(threads: int) -> dict:
     WARMUP, timed by the plugin's own counters on the MatMul alone (the input's quantization or bf16 reorder is a
     separate node and left out), and the kernel it ran, which says the int8 probe really ran int8. On `threads`
     threads with a latency hint (one stream), as the variants run."""
-    import numpy as np
     import openvino as ov
 
     core = ov.Core()

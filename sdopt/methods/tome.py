@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 
 from .. import progress
 from ..artifacts import link_copy
+from ..errors import BadArgument
 from ..export import convert_unet
 from ..ir import IR
 from ..tome import AUTO_REACH, TOME_DOWNSAMPLES, apply_tome, check_tome, reach, reach_refusal
@@ -69,8 +70,7 @@ def check_token_stage(name: str, given: set) -> None:
     """Token options given to a variant whose chain has no stage that applies them would build it unchanged
     under a name that says otherwise: refused. A variant's token options reach its base when the base uses
     tokens (as `ov-todo-int8-ptq` quantizes `ov-todo-fp32`), so the chain is followed as build() follows it."""
-    from ..errors import BadArgument
-    from ..recipes import REGISTRY
+    from ..recipes import REGISTRY  # recipes imports the methods
 
     if not given:
         return
