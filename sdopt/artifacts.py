@@ -30,8 +30,10 @@ def ancestor(folder: Path, wanted) -> Path:
 
 
 def torch_artifact_of(folder: Path) -> Path:
-    """The root of the chain of bases: the model saved as a torch FP32 pipeline, which every variant starts from."""
-    return ancestor(folder, lambda recipe: recipe["base"] is None)
+    """The torch pipeline an artifact's OpenVINO files were exported from: the nearest torch artifact in its chain
+    of bases. For most variants that is the model saved as torch FP32; for those made from the step-distilled
+    student (torch-lcm) it is the student, so a stage that re-converts or retrains the UNet starts from it."""
+    return ancestor(folder, lambda recipe: recipe["runtime"] == "torch")
 
 
 def without_token_merging(folder: Path) -> Path:

@@ -274,6 +274,8 @@ register(Recipe.make("ov-lcm-fp32", f"OpenVINO FP32 IR of torch-lcm: {LCM}", run
 register(Recipe.make("ov-lcm-int8-ptq", "ov-lcm-fp32 with an NNCF post-training int8 UNet calibrated on the student's own "
                 "inputs", runtime="openvino", method="ptq", base="ov-lcm-fp32", weights="int8", activations="int8",
                 lcm_steps=4))
+register(Recipe.make("ov-lcm-todo-fp32", f"ov-lcm-fp32 with {TODO} in the student's IR", runtime="openvino",
+                method="todo", base="ov-lcm-fp32", todo_factor=2, lcm_steps=4))
 register(Recipe.make("ov-fp32-noised", "control: ov-fp32 with Gaussian noise (20% of each weight tensor's std) added "
                 "to the UNet weights; a good quality metric must rank it clearly worse", runtime="openvino",
                 method="perturb", base="ov-fp32", control=True, noise=0.2))

@@ -8,6 +8,7 @@ comes first): the first loads in a process carry one-time costs (thread pools gr
 cache) that later rounds do not see; at sd15-arch 256 the first load read 10x longer than later ones
 (docs/measurements/2026-11-28-compare-real-runs)."""
 import statistics
+import warnings
 
 import numpy as np
 
@@ -23,6 +24,10 @@ NAMES = {"unet": "unet_call_median", "text_encoder": "text_encoder_median", "tex
          "scheduler_step": "scheduler_step_median", "image_postprocess": "image_postprocess_median",
          "unet_shallow": "unet_shallow_median"}
 UNET_GFLOP = {}  # (variant, resolution) -> one full UNet call's GFLOP, counted once per session
+
+
+class ImplausibleShareWarning(UserWarning):
+    pass
 
 
 def test_latency(case, latency_round, settings, runner_for, benchmark, record_round, machine_peak):
@@ -85,6 +90,13 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
         values["unet_gflop"] = gflop
         if at_peak is not None:
             values |= {"unet_at_peak": at_peak, "unet_peak_share": at_peak / values["unet_call_median"]}
+            if values["unet_peak_share"] > 1:
+                # No call outruns the machine: the peak probe read low (another job ran beside it) or the count is
+                # wrong. The round is kept, and the share is flagged where a reader of the run will see it.
+                warnings.warn(ImplausibleShareWarning(
+                    f"{case.variant}: UNet call {values['unet_call_median']:.0f} ms is faster than its arithmetic at "
+                    f"the measured {compute_precision(runner.variant)} peak ({at_peak:.0f} ms): the peak probe read "
+                    f"low, so this run's share of peak is not a measurement"))
         for metric, value in values.items():
             record_round(case, entry["round"], metric, value)
         per_round.append({"round": entry["round"], **values})

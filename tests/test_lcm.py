@@ -97,3 +97,22 @@ def test_a_users_model_is_not_distilled_on_nothing(shared_cache):
     assert user.kind == "folder"
     assert "no training data" in sdopt.build_refusal("torch-lcm", user)
     assert sdopt.build_refusal(f"torch-lcm{STRUCTURE}", user) is None
+
+
+def test_token_downsampling_on_the_student_converts_the_students_unet(shared_cache):
+    """ov-lcm-todo-fp32 re-converts the student's UNet (the teacher has no guidance input to trace) with ToDo in
+    its graph: it draws what torch's student draws with the same patch, and not what the student draws without."""
+    from sdopt.artifacts import stages_of
+    from sdopt.todo import apply_todo
+
+    folder = sdopt.build("ov-lcm-todo-fp32", "tiny", cache=shared_cache)
+    todo = next(entry["options"] for entry in stages_of(folder) if entry["stage"] == "todo")
+    assert [entry["stage"] for entry in stages_of(folder)][-3:] == ["lcm", "export", "todo"]
+    student = open_variant(sdopt.build("torch-lcm", "tiny", cache=shared_cache))
+    drawn = {"plain": student.generate(PROMPT, 20, "pndm", 3, 128, 128)}
+    apply_todo(student.pipe.unet, **{name.removeprefix("todo_"): value for name, value in todo.items()})
+    drawn["torch"] = student.generate(PROMPT, 20, "pndm", 3, 128, 128)
+    drawn["openvino"] = open_variant(folder).generate(PROMPT, 20, "pndm", 3, 128, 128)
+    image = {name: np.asarray(made.images[0], dtype=np.float64) for name, made in drawn.items()}
+    assert np.abs(image["openvino"] - image["torch"]).mean() < 0.05
+    assert np.abs(image["torch"] - image["plain"]).mean() > 0.05  # ToDo changed the student's computation

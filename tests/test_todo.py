@@ -83,7 +83,8 @@ def test_token_options_no_stage_applies_are_refused(name):
 
 
 @pytest.mark.parametrize("name", ["ov-deepcache-int8-ptq[todo_factor=2]", "ov-todo-int8-ptq[todo_factor=4]",
-                                  "ov-tome-int8-qat[tome_ratio=0.6]", "torch-todo[todo_max_downsample=1]"])
+                                  "ov-tome-int8-qat[tome_ratio=0.6]", "torch-todo[todo_max_downsample=1]",
+                                  "ov-lcm-todo-fp32[lcm_train_steps=0,todo_factor=4]"])
 def test_token_options_reach_the_stage_that_applies_them(name):
     """Through the chain: int8 PTQ over step caching converts the token-patched UNet in its base."""
     assert sdopt.recipes.get(name).name == name

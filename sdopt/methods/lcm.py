@@ -47,8 +47,9 @@ class Options(StageOptions):
         from ..recipes import REGISTRY
 
         if given & set(self.names()) and not (name in REGISTRY and REGISTRY[name].lcm_steps):
+            students = ", ".join(n for n, r in REGISTRY.items() if r.lcm_steps)
             raise BadArgument(f"{name}: {', '.join(sorted(given & set(self.names())))} apply to the step-distilled "
-                              f"variants only (torch-lcm, ov-lcm-fp32, ov-lcm-int8-ptq)")
+                              f"variants only ({students})")
         if self.active() and not 1 <= self.lcm_steps <= MAX_STEPS:
             raise BadArgument(f"{name}: lcm_steps must be from 1 to {MAX_STEPS} (a consistency model's few-step "
                               f"range), got {self.lcm_steps}")
