@@ -19,7 +19,7 @@ run() {  # name, then the pytest arguments
 SPEED="--model sd15-arch --steps 20 --schedulers pndm --rounds 2 --interleave"
 for job in "$@"; do case $job in
 speed1) run speed1 suites/test_latency.py $SPEED \
-  --variants "torch-fp32,ov-lcm-fp32[inference_precision=bf16],ov-lcm-todo-fp32[inference_precision=bf16],ov-lcm-int8-ptq[inference_precision=bf16]"
+  --variants "torch-fp32,ov-lcm-fp32[inference_precision=bf16],ov-lcm-todo-fp32[inference_precision=bf16]"
 ;;
 quality) run quality suites/test_quality.py --model shapes --steps 20 --schedulers pndm -k "not unet_prediction_error" \
   --variants "torch-fp32,ov-lcm-fp32[inference_precision=bf16],ov-lcm-todo-fp32[inference_precision=bf16]"
