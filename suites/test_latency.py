@@ -86,7 +86,8 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
         values |= {NAMES[name]: 1e3 * statistics.median(seconds) for name, seconds in calls.items()}
         # How far from the machine: the full call's arithmetic at the measured peak of what it computes in.
         gflop = UNET_GFLOP[(case.variant, settings.resolution_label)]
-        at_peak = at_peak_ms(gflop, machine_peak, compute_precision(runner.variant))
+        precision = compute_precision(runner.variant)  # reads the IR: once per round
+        at_peak = at_peak_ms(gflop, machine_peak, precision)
         values["unet_gflop"] = gflop
         if at_peak is not None:
             values |= {"unet_at_peak": at_peak, "unet_peak_share": at_peak / values["unet_call_median"]}
@@ -95,7 +96,7 @@ def test_latency(case, latency_round, settings, runner_for, benchmark, record_ro
                 # wrong. The round is kept, and the share is flagged where a reader of the run will see it.
                 warnings.warn(ImplausibleShareWarning(
                     f"{case.variant}: UNet call {values['unet_call_median']:.0f} ms is faster than its arithmetic at "
-                    f"the measured {compute_precision(runner.variant)} peak ({at_peak:.0f} ms): the peak probe read "
+                    f"the measured {precision} peak ({at_peak:.0f} ms): the peak probe read "
                     f"low, so this run's share of peak is not a measurement"))
         for metric, value in values.items():
             record_round(case, entry["round"], metric, value)
